@@ -1,0 +1,54 @@
+# digitrun — every target creates what it needs; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+SERVING_VENV ?= .venv-serving
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+REQ := requirements
+PY := $(VENV)/bin/python
+# MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
+export MNIST_PATH
+
+.PHONY: help setup serving-venv system-deps run train test lint fmt clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(VENV)/.installed: $(REQ)/serving.txt $(REQ)/train.txt $(REQ)/dev.txt $(REQ)/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(REQ)/dev.txt -c $(REQ)/constraints.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip check
+	touch $@
+
+setup: $(VENV)/.installed  ## .venv with the training, serving and test dependencies (pinned)
+
+$(SERVING_VENV)/.installed: $(REQ)/serving.txt $(REQ)/constraints.txt
+	$(PYTHON) -m venv $(SERVING_VENV)
+	$(SERVING_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(SERVING_VENV)/bin/pip install $(PIP_FLAGS) -r $(REQ)/serving.txt -c $(REQ)/constraints.txt
+	$(SERVING_VENV)/bin/pip check
+	touch $@
+
+serving-venv: $(SERVING_VENV)/.installed  ## .venv-serving: the serving set only (no TF, no MLflow)
+
+train: setup  ## train one model (ARGS="--arch cnn ...") and publish it to ./models
+	$(PY) -m model train $(ARGS)
+
+run: setup  ## the main job: emulator, train or reuse, publish, evaluate
+	$(PY) -m scripts.run_local $(ARGS)
+
+test: setup  ## the whole test suite
+	$(PY) -m pytest $(ARGS)
+
+lint: setup  ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: setup  ## ruff fix + format
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:  ## remove the virtual environments and local state
+	rm -rf $(VENV) $(SERVING_VENV) .pytest_cache .ruff_cache mlflow.db mlartifacts models .run

@@ -1,0 +1,1 @@
+"""digitrun training job: train Keras MNIST models, track them in MLflow, publish versions."""

@@ -1,0 +1,230 @@
+"""``python -m model train|evaluate|list``: a thin shell over plain functions.
+
+Every flag has an environment-variable fallback (listed in the README). Errors reach the
+user as one line on stderr and a non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from function.errors import DigitrunError, StorageError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_STORAGE = 3
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "DIGITRUN_DEBUG"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _env(name: str, default: Any = None, kind: Callable[[str], Any] = str) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        sys.exit(f"error: environment variable {name}={raw!r} is not a valid {kind.__name__}")
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: train, evaluate, list."""
+    from model.architectures import ARCHS  # noqa: PLC0415 (cheap)
+
+    parser = _Parser(prog="python -m model", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train, track in MLflow, export, publish a version")
+    train.add_argument(
+        "--data",
+        default=_env("MNIST_PATH"),
+        help="MNIST .npz in Keras' layout [env MNIST_PATH; default: Keras download]",
+    )
+    train.add_argument(
+        "--arch",
+        choices=ARCHS,
+        default=_env("DIGITRUN_ARCH", "mlp"),
+        help="architecture [env DIGITRUN_ARCH; default mlp]",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_positive(int),
+        default=_env("DIGITRUN_EPOCHS", None, int),
+        help="epochs [env DIGITRUN_EPOCHS; default per arch: mlp 10, cnn 8]",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=_positive(int),
+        default=_env("DIGITRUN_BATCH_SIZE", None, int),
+        help="batch size [env DIGITRUN_BATCH_SIZE; default 128]",
+    )
+    train.add_argument(
+        "--dropout",
+        type=_fraction,
+        default=_env("DIGITRUN_DROPOUT", None, float),
+        help="dropout rate [env DIGITRUN_DROPOUT; default mlp 0.2, cnn 0.25]",
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=_positive(float),
+        default=_env("DIGITRUN_LEARNING_RATE", None, float),
+        help="Adam learning rate [env DIGITRUN_LEARNING_RATE; mlp 1e-3, cnn 3e-3]",
+    )
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=_env("DIGITRUN_SEED", 0, int),
+        help="random seed; a seed gives the same model [env DIGITRUN_SEED; 0]",
+    )
+    train.add_argument(
+        "--limit",
+        type=_positive(int),
+        default=_env("DIGITRUN_LIMIT", None, int),
+        help="train on the first N examples only [env DIGITRUN_LIMIT]",
+    )
+    train.add_argument(
+        "--publish",
+        default=_env("DIGITRUN_PUBLISH_URI", "models"),
+        help="gs://BUCKET/PREFIX or a directory to publish the version under "
+        "[env DIGITRUN_PUBLISH_URI; default ./models]",
+    )
+
+    evaluate = sub.add_parser("evaluate", help="verify a published version and re-measure it")
+    evaluate.add_argument("uri", help="gs://BUCKET/PREFIX/VERSION or a version directory")
+    evaluate.add_argument(
+        "--data",
+        default=_env("MNIST_PATH"),
+        help="MNIST .npz [env MNIST_PATH; default: Keras download]",
+    )
+
+    listing = sub.add_parser("list", help="the versions under a bucket prefix or directory")
+    listing.add_argument(
+        "uri",
+        nargs="?",
+        default=_env("DIGITRUN_PUBLISH_URI", "models"),
+        help="gs://BUCKET/PREFIX or a directory [env DIGITRUN_PUBLISH_URI; default ./models]",
+    )
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from model.training import TrainConfig, progress_verbosity, run  # noqa: PLC0415 (heavy)
+
+    config = TrainConfig(
+        arch=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        dropout=args.dropout,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        limit=args.limit,
+        data=args.data,
+        publish=args.publish,
+        verbose=progress_verbosity(),
+    )
+    result = run(config)
+    metrics = result.manifest["metrics"]
+    print(
+        f"arch: {config.arch}  fit: {result.fit_seconds:.1f} s  "
+        f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}"
+    )
+    registered = result.manifest["mlflow"]["registered_model"]
+    print(f"mlflow run: {result.run_id}  registered: {registered} v{result.registry_version}")
+    print(f"version: {result.manifest['version']}")
+    print(result.uri)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from model.evaluate import evaluate_version  # noqa: PLC0415 (heavy)
+
+    report = evaluate_version(args.uri, args.data)
+    print(f"verified: {report.files} files, every sha256 matches the manifest")
+    print(
+        f"accuracy (LiteRT, {report.images} test images): {report.accuracy:.4f}  "
+        f"manifest: {report.manifest_accuracy:.4f}  -> OK"
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from model.publish import list_versions  # noqa: PLC0415
+
+    versions = list_versions(args.uri)
+    if not versions:
+        print(f"no versions under {args.uri}")
+        return 0
+    print(f"{'VERSION':<27} {'ARCH':<5} {'ACCURACY':>8}  STATUS")
+    for info in versions:
+        if info.manifest is None:
+            print(f"{info.name:<27} {'-':<5} {'-':>8}  INCOMPLETE ({info.problem})")
+        else:
+            accuracy = info.manifest["metrics"]["test_accuracy"]
+            print(f"{info.name:<27} {info.manifest['arch']:<5} {accuracy:>8.4f}  complete")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "list": cmd_list,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; map every error to one line on stderr and an exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except DigitrunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR

@@ -1,0 +1,191 @@
+"""The training job as one plain function: train → evaluate → export → parity → track →
+publish. The CLI is a thin shell over ``run``; tests call it directly."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from function.storage import open_store
+from model import architectures, tracking
+from model.data import Dataset, load_mnist
+from model.evaluation import summarize
+from model.export import check_parity, export_keras, export_litert
+from model.manifest import build_manifest, git_commit
+from model.publish import publish_version
+
+log = logging.getLogger(__name__)
+VALIDATION_SPLIT = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on (the manifest records it)."""
+
+    arch: str = "mlp"
+    epochs: int | None = None
+    batch_size: int | None = None
+    dropout: float | None = None
+    learning_rate: float | None = None
+    seed: int = 0
+    limit: int | None = None
+    data: str | None = None
+    publish: str = "models"
+    verbose: int | str = "auto"
+
+    def resolved(self) -> dict[str, Any]:
+        """Hyperparameters with the architecture's defaults filled in."""
+        defaults = architectures.DEFAULTS[self.arch]
+        return {
+            "epochs": self.epochs if self.epochs is not None else defaults["epochs"],
+            "batch_size": self.batch_size or defaults["batch_size"],
+            "dropout": self.dropout if self.dropout is not None else defaults["dropout"],
+            "learning_rate": self.learning_rate or defaults["learning_rate"],
+            "schedule": defaults["schedule"],
+            "optimizer": "adam",
+            "validation_split": VALIDATION_SPLIT,
+            "seed": self.seed,
+            "limit": self.limit,
+        }
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced."""
+
+    uri: str
+    manifest: dict[str, Any]
+    run_id: str
+    registry_version: str
+    fit_seconds: float
+
+
+def seed_everything(seed: int) -> None:
+    """Python, numpy and TensorFlow seeds, and deterministic TensorFlow ops."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(arch: str, hp: dict[str, Any], train_examples: int) -> Any:
+    """Build and compile ``arch`` with Adam and the architecture's learning-rate schedule."""
+    import keras  # noqa: PLC0415
+
+    model = architectures.build(arch, hp["dropout"])
+    rate: Any = hp["learning_rate"]
+    if hp["schedule"] == "cosine":
+        fit_examples = math.ceil(train_examples * (1 - VALIDATION_SPLIT))
+        steps = max(1, hp["epochs"] * math.ceil(fit_examples / hp["batch_size"]))
+        rate = keras.optimizers.schedules.CosineDecay(hp["learning_rate"], steps)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def fit(model: Any, data: Dataset, hp: dict[str, Any], verbose: int | str) -> float:
+    """Train in place with per-epoch MLflow logging; seconds spent fitting."""
+    start = time.perf_counter()
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=hp["batch_size"],
+        epochs=hp["epochs"],
+        validation_split=VALIDATION_SPLIT,
+        shuffle=True,
+        callbacks=[tracking.epoch_logger()],
+        verbose=verbose,
+    )
+    return time.perf_counter() - start
+
+
+def run(config: TrainConfig) -> TrainResult:
+    """Train, evaluate, export, check parity, track in MLflow and publish one version."""
+    import mlflow  # noqa: PLC0415
+
+    if config.arch not in architectures.ARCHS:
+        raise ValueError(f"unknown architecture {config.arch!r}")
+    hp = config.resolved()
+    destination = open_store(config.publish)
+    destination.check()  # fail before training, not after it
+    data = load_mnist(config.data).limited(config.limit)
+    tracking.configure()
+    seed_everything(config.seed)
+
+    with mlflow.start_run() as active:
+        run_id = active.info.run_id
+        mlflow.log_params(
+            {
+                "arch": config.arch,
+                **hp,
+                "data_source": data.source,
+                "data_fingerprint": data.fingerprint,
+                "train_examples": len(data.y_train),
+            }
+        )
+        model = compile_model(config.arch, hp, len(data.y_train))
+        fit_seconds = fit(model, data, hp, config.verbose)
+        mlflow.log_metric("fit_seconds", fit_seconds)
+
+        keras_probs = model.predict(data.x_test, batch_size=1000, verbose=0)
+        summary = summarize(data.y_test, keras_probs)
+        tracking.log_evaluation(summary, f"{config.arch} — test accuracy {summary['accuracy']:.4f}")
+        log.info("test accuracy %.4f, loss %.4f", summary["accuracy"], summary["loss"])
+
+        with tempfile.TemporaryDirectory(prefix="digitrun-version-") as tmp:
+            staging = Path(tmp)
+            export_keras(model, staging)
+            tflite = export_litert(model, staging)
+            parity = check_parity(keras_probs, tflite, data.x_test)
+            mlflow.log_metrics(
+                {
+                    "parity_max_abs_diff": parity.max_abs_diff,
+                    "parity_argmax_mismatches": parity.argmax_mismatches,
+                }
+            )
+            registry_version = tracking.log_and_register(
+                model, data.x_test[:5], keras_probs[:5].astype(np.float32)
+            )
+            manifest = build_manifest(
+                directory=staging,
+                files=[p.name for p in staging.iterdir()],
+                arch=config.arch,
+                hyperparameters=hp,
+                data=data,
+                summary=summary,
+                parity=parity.as_dict(),
+                mlflow_info={
+                    "run_id": run_id,
+                    "experiment_id": active.info.experiment_id,
+                    "tracking_uri": mlflow.get_tracking_uri(),
+                    "registered_model": tracking.MODEL_NAME,
+                    "registered_version": registry_version,
+                },
+                git=git_commit(tracking.PROJECT_ROOT),
+            )
+            mlflow.log_dict(manifest, "manifest.json")
+            uri = publish_version(staging, manifest, config.publish)
+        tracking.record_publication(registry_version, manifest["version"], uri)
+    return TrainResult(uri, manifest, run_id, registry_version, fit_seconds)
+
+
+def describe(config: TrainConfig) -> str:
+    """One line naming the run's configuration (for logs)."""
+    return " ".join(f"{k}={v}" for k, v in asdict(config).items() if v is not None)
+
+
+def progress_verbosity() -> int:
+    """Keras progress bars on a terminal, one line per epoch otherwise."""
+    return 1 if sys.stdout.isatty() else 2

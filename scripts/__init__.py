@@ -1,0 +1,1 @@
+"""Developer entry points (run the local stack, benchmarks)."""

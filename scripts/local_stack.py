@@ -1,0 +1,84 @@
+"""Processes of the local stack: the GCS emulator (and, later, the function), each started
+as a child process, waited for with a bounded timeout, and stopped on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until ``port`` accepts connections; fail if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+
+@contextlib.contextmanager
+def gcs_emulator(data_dir: Path, bucket: str, port: int | None = None) -> Iterator[str]:
+    """gcp-storage-emulator persisting to ``data_dir`` with ``bucket``; yields its URL."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            str(BIN / "gcp-storage-emulator"),
+            "-d",
+            str(data_dir),
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--default-bucket",
+            bucket,
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process, timeout=20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment plus ``extra``, with the project importable."""
+    env = {**os.environ, **extra}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env

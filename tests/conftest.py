@@ -1,0 +1,110 @@
+"""Shared fixtures: the MNIST path, a real GCS emulator, a temp MLflow store, and one small
+trained + published model version reused by the training and serving tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUCKET = "digitrun-test"
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> str:
+    """MNIST_PATH, which tests and CI pass explicitly (the suite runs offline)."""
+    path = os.environ.get("MNIST_PATH")
+    if not path:
+        pytest.fail("set MNIST_PATH to an mnist.npz in Keras' layout (see README)")
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        pytest.fail(f"MNIST_PATH={path} does not exist")
+    return str(resolved)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path: str):
+    from model.data import load_mnist
+
+    return load_mnist(mnist_path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[str]:
+    """A real gcp-storage-emulator on loopback (in memory) with bucket ``digitrun-test``;
+    STORAGE_EMULATOR_HOST points at it for this process and its children."""
+    from gcp_storage_emulator.server import create_server
+
+    server = create_server("127.0.0.1", 0, in_memory=True, default_bucket=BUCKET)
+    server.start()
+    host, port = server._api._httpd.server_address
+    url = f"http://{host}:{port}"
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = url
+    try:
+        yield url
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture
+def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh sqlite MLflow store for one test."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    return uri
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600):
+    """``python -m model ARGS`` in a child process (the real command line)."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "model", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def published_version(tmp_path_factory: pytest.TempPathFactory, mnist_path: str) -> Path:
+    """One small MLP (5,000 examples, 1 epoch) trained by the real CLI and published to a
+    local directory: the model the serving tests load. Its directory is returned."""
+    base = tmp_path_factory.mktemp("published")
+    result = run_cli(
+        "train",
+        "--arch",
+        "mlp",
+        "--epochs",
+        "1",
+        "--limit",
+        "5000",
+        "--seed",
+        "0",
+        "--data",
+        mnist_path,
+        "--publish",
+        str(base / "models"),
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{base / 'mlflow.db'}"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Path(result.stdout.strip().splitlines()[-1])
