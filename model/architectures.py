@@ -17,7 +17,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     # A small VGG-style convnet with batch normalisation and a decaying learning rate.
     "cnn": {
-        "epochs": 10,
+        "epochs": 8,
         "batch_size": 128,
         "dropout": 0.25,
         "learning_rate": 3e-3,
