@@ -3,13 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 SERVING_VENV ?= .venv-serving
+CLIENT_VENV ?= .venv-client
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 REQ := requirements
 PY := $(VENV)/bin/python
 # MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
 export MNIST_PATH
 
-.PHONY: help setup serving-venv system-deps run train test lint fmt clean
+.PHONY: help setup serving-venv client-venv system-deps run train test bench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,14 +34,33 @@ $(SERVING_VENV)/.installed: $(REQ)/serving.txt $(REQ)/constraints.txt
 
 serving-venv: $(SERVING_VENV)/.installed  ## .venv-serving: the serving set only (no TF, no MLflow)
 
+$(CLIENT_VENV)/.installed: $(REQ)/client.txt
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/pip install $(PIP_FLAGS) -r $(REQ)/client.txt
+	touch $@
+
+client-venv: $(CLIENT_VENV)/.installed  ## .venv-client: tritonclient[http], a standard V2 client
+
+system-deps:  ## Debian packages the tests and benchmarks use: wrk, prometheus (+ promtool)
+	@if ! command -v wrk >/dev/null || ! command -v promtool >/dev/null \
+	    || ! command -v prometheus >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq --no-install-recommends wrk prometheus >/dev/null; \
+	fi
+
 train: setup  ## train one model (ARGS="--arch cnn ...") and publish it to ./models
 	$(PY) -m model train $(ARGS)
 
 run: setup  ## the main job: emulator, train or reuse, publish, evaluate
 	$(PY) -m scripts.run_local $(ARGS)
 
-test: setup  ## the whole test suite
-	$(PY) -m pytest $(ARGS)
+test: setup system-deps serving-venv client-venv  ## the whole test suite
+	TRITONCLIENT_PYTHON=$(CURDIR)/$(CLIENT_VENV)/bin/python \
+	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest $(ARGS)
+
+bench: setup system-deps serving-venv  ## serving benchmark → BENCHMARKS.md (needs MNIST_PATH)
+	$(PY) -m bench.run $(ARGS)
 
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check .
@@ -51,4 +71,4 @@ fmt: setup  ## ruff fix + format
 	$(VENV)/bin/ruff format .
 
 clean:  ## remove the virtual environments and local state
-	rm -rf $(VENV) $(SERVING_VENV) .pytest_cache .ruff_cache mlflow.db mlartifacts models .run
+	rm -rf $(VENV) $(SERVING_VENV) $(CLIENT_VENV) .pytest_cache .ruff_cache mlflow.db mlartifacts models .run

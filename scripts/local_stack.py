@@ -82,3 +82,42 @@ def child_env(**extra: str) -> dict[str, str]:
     env = {**os.environ, **extra}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+def function_command(port: int) -> list[str]:
+    """The container's start command (Dockerfile CMD), as a plain process on ``port``."""
+    return [
+        str(BIN / "functions-framework"),
+        "--asgi",
+        "--target=serve",
+        "--source=function/main.py",
+        f"--port={port}",
+        "--host=127.0.0.1",
+    ]
+
+
+@contextlib.contextmanager
+def function_server(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[str]:
+    """The function serving on ``port`` (logs on this terminal); yields its base URL once
+    ``/v2/health/ready`` answers 200."""
+    import urllib.request  # noqa: PLC0415
+
+    process = subprocess.Popen(function_command(port), cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the function exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the function was not ready after {timeout:.0f} s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        stop(process)

@@ -1,7 +1,8 @@
 """The main job, locally: GCS emulator up, a model trained (or a published one reused),
-published to the emulated bucket, verified and re-measured.
+published to the emulated bucket, verified and re-measured, the function serving it, and a
+few real test digits sent through each protocol; then it keeps serving until Ctrl-C.
 
-    python -m scripts.run_local [--arch mlp|cnn] [--retrain]
+    python -m scripts.run_local [--arch mlp|cnn] [--retrain] [--port 8080] [--no-serve]
 
 Every flag has an environment fallback (see README). Stops everything it started on exit.
 """
@@ -12,10 +13,12 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from model.publish import list_versions
-from scripts.local_stack import ROOT, child_env, gcs_emulator
+from scripts.demo_requests import show, test_digits
+from scripts.local_stack import ROOT, child_env, function_server, gcs_emulator
 
 BUCKET = "digitrun-local"
 PREFIX = "models"
@@ -40,6 +43,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=Path(os.environ.get("DIGITRUN_STATE_DIR", ROOT / ".run")),
         help="emulator data directory [env DIGITRUN_STATE_DIR; default ./.run]",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8080")),
+        help="port of the function [env PORT; default 8080]",
+    )
+    parser.add_argument(
+        "--no-serve", action="store_true", help="stop after publishing and evaluating"
     )
     return parser.parse_args(argv)
 
@@ -86,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
         if evaluated.returncode != 0:
             return evaluated.returncode
         print(f"== MODEL_URI={uri}")
+        if args.no_serve:
+            return 0
+        with function_server(child_env(MODEL_URI=uri), args.port) as url:
+            print(f"== the function serves {uri} at {url}")
+            show(url, test_digits(os.environ.get("MNIST_PATH"), 3))
+            print(f"== serving at {url} (try {url}/openapi.json); Ctrl-C stops everything")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                print("\n== stopping")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The serving benchmark (``make bench``) and the reference servers it measures against."""

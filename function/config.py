@@ -1,0 +1,97 @@
+"""The serving function's settings, read once from environment variables at start-up.
+
+Every variable is listed in the README's configuration table. The server's own variables
+(``PORT``, ``WORKERS``, ``CLOUD_RUN_TIMEOUT_SECONDS``...) are read by functions-framework
+and gunicorn; ``STORAGE_TIMEOUT_SECONDS`` and ``STORAGE_EMULATOR_HOST`` by
+:mod:`function.storage`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from function.errors import DigitrunError
+
+# The name clients use for the model in every protocol's paths (/v1/models/mnist, ...).
+MODEL_ROUTE_NAME = "mnist"
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+class ConfigError(DigitrunError):
+    """An environment variable is missing or holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the service reads from its environment."""
+
+    model_uri: str
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 1024
+    log_level: str = "INFO"
+    log_requests: bool = False
+    slow_request_seconds: float = 1.0
+    project: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``env`` (default ``os.environ``); ConfigError names a bad variable."""
+        env = os.environ if env is None else env
+        model_uri = env.get("MODEL_URI", "").strip()
+        if not model_uri:
+            raise ConfigError("MODEL_URI is not set: name one published model version")
+        level = env.get("LOG_LEVEL", cls.log_level).strip().upper() or cls.log_level
+        if level not in _LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        return cls(
+            model_uri=model_uri,
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
+            max_batch=_int(env, "MAX_BATCH", cls.max_batch),
+            log_level=level,
+            log_requests=_bool(env, "LOG_REQUESTS", cls.log_requests),
+            slow_request_seconds=_float(env, "SLOW_REQUEST_SECONDS", cls.slow_request_seconds),
+            project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be at least 1")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r} must be a positive number")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (true or false)")

@@ -1,0 +1,36 @@
+"""Entry point of the serving function: ``serve``.
+
+    functions-framework --asgi --target=serve --source=function/main.py
+
+Importing this module is the service's start-up (it happens once, in the gunicorn master,
+before the workers fork): it downloads the version MODEL_URI names, verifies every file
+against its manifest and opens the model. If any of that fails, it writes one log line and
+exits non-zero, so the server never starts and never reports ready.
+"""
+
+import sys
+from pathlib import Path
+
+# functions-framework loads this file by path (as module "main") and puts only function/
+# on sys.path: put the repository root there too so that `function` imports as a package.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import functions_framework.aio  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+
+from function.app import build_app, log_startup_failure  # noqa: E402
+
+try:
+    _app = build_app()
+except Exception as exc:
+    log_startup_failure(exc)
+    raise SystemExit(1) from None
+
+
+@functions_framework.aio.http
+async def serve(request: Request) -> Response:
+    """Every request, on every path: functions-framework routes them all here."""
+    return await _app.handle(request)

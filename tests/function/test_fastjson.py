@@ -1,0 +1,79 @@
+"""The /predict JSON fast path: the same arrays as the general path for the common forms,
+and None (→ the general path and its precise 400) for everything it cannot prove."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from function.fastjson import parse_images
+
+
+def image(seed: int = 0) -> list[float]:
+    return np.random.default_rng(seed).random(784).round(4).tolist()
+
+
+def test_single_image_matches_the_general_path():
+    values = image()
+    pixels, single = parse_images(json.dumps({"image": values}).encode(), 1024)
+    assert single
+    assert pixels.shape == (1, 784)
+    assert np.array_equal(pixels[0], np.asarray(values))
+
+
+def test_batch_matches_the_general_path():
+    rows = [image(i) for i in range(5)]
+    pixels, single = parse_images(json.dumps({"images": rows}).encode(), 1024)
+    assert not single
+    assert np.array_equal(pixels, np.asarray(rows))
+
+
+def test_integers_are_numbers():
+    pixels, _ = parse_images(json.dumps({"image": [0, 1] * 392}).encode(), 1024)
+    assert pixels[0, :2].tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"image": [[0.5] * 28] * 28},  # 28x28: the general path handles it
+        {"image": [0.5] * 783},
+        {"image": [0.5] * 782 + [[], [0.1, 0.2]]},  # ragged, same count
+        {"images": [[0.5] * 784, 0.5, [[0.5] * 783]]},  # mixed depth
+        {"images": [[0.5] * 784, [0.5] * 783]},
+        {"image": [True] + [0.5] * 783},
+        {"image": ["0.5"] + [0.5] * 783},
+        {"image": [None] + [0.5] * 783},
+        {"image": [0.5] * 784, "id": "[x]"},
+        {"image": [0.5] * 784, "images": [[0.5] * 784]},
+        {"images": []},
+        {"image": {"a": 1}},
+        [[0.5] * 784],
+    ],
+)
+def test_everything_else_takes_the_general_path(payload):
+    assert parse_images(json.dumps(payload).encode(), 1024) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b'{"image": [NaN]}',
+        b'{"image": [1e400]}',
+        b'{"image": [' + b"1" * 30 + b"]}",
+        b'{"image": [1,2]} trailing',
+        b"\xff\xfe",
+    ],
+)
+def test_invalid_json_takes_the_general_path(body):
+    assert parse_images(body, 1024) is None
+
+
+def test_batches_over_the_limit_take_the_general_path():
+    body = json.dumps({"images": [image()] * 3}).encode()
+    assert parse_images(body, 2) is None
+    assert parse_images(body, 3) is not None
