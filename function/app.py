@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from importlib import metadata
 from time import perf_counter
 from typing import Protocol
@@ -25,6 +24,7 @@ from function.http_errors import (
     MethodNotAllowedError,
     error_body,
     error_headers,
+    reason_for,
     status_for,
 )
 from function.routes import Route, Router, routing_table
@@ -33,17 +33,19 @@ from function.service import load_model
 log = logging.getLogger(logs.LOGGER_NAME)
 
 
-class RequestObserver(Protocol):
-    """Something told about every answered request (the hook for metrics)."""
+class RequestRecorder(Protocol):
+    """Told about every answered request and every error (function.metrics.Recorder)."""
 
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None: ...
+    def request(self, route: str, method: str, code: int, seconds: float) -> None: ...
+
+    def error(self, route: str, reason: str) -> None: ...
 
 
 class App:
     """Dispatches a request to its route's handler and answers every failure as JSON."""
 
     def __init__(
-        self, ctx: Context, router: Router, observers: Sequence[RequestObserver] = ()
+        self, ctx: Context, router: Router, recorder: RequestRecorder | None = None
     ) -> None:
         self.ctx = ctx
         self.router = router
@@ -52,7 +54,7 @@ class App:
         self._slow = ctx.settings.slow_request_seconds
         self._log_requests = ctx.settings.log_requests
         self._project = ctx.settings.project
-        self._observers = tuple(observers)
+        self._recorder = recorder
 
     async def handle(self, request: Request) -> Response:
         started = perf_counter()
@@ -76,12 +78,14 @@ class App:
         status = response.status_code
         if seconds >= self._slow or self._log_requests:
             self._log_request(request, route, status, seconds, len(response.body))
-        for observer in self._observers:
-            observer.observe(route.name, method, status, seconds)
+        if self._recorder is not None:
+            self._recorder.request(route.name, method, status, seconds)
         return response
 
     def _error(self, exc: Exception, route: Route, request: Request) -> Response:
         status = status_for(exc)
+        if self._recorder is not None:
+            self._recorder.error(route.name, reason_for(exc))
         if status >= 500:
             scope = request.scope
             log.error(
@@ -138,7 +142,10 @@ def server_version() -> str:
 
 
 def build_app(settings: Settings | None = None) -> App:
-    """Start-up: settings, logging, the verified model, the routes; raises DigitrunError."""
+    """Start-up: settings, logging, the verified model, the routes; raises DigitrunError.
+
+    With metrics on, ``function.metrics_mode.prepare`` must have run (main.py does).
+    """
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level)
     log.info(
@@ -155,7 +162,23 @@ def build_app(settings: Settings | None = None) -> App:
     )
     ctx = Context.create(load_model(settings.model_uri), settings)
     version = server_version()
-    return App(ctx, Router(routing_table(ctx, version), ctx.model.version))
+    if not settings.metrics:
+        return App(ctx, Router(routing_table(ctx, version), ctx.model.version))
+    from function import metrics, metrics_mode  # noqa: PLC0415 (after prepare())
+
+    recorder = metrics.RECORDER
+    served = ctx.model
+    recorder.model_loaded(served.manifest, served.load_seconds, settings.drift_window)
+    served.on_inference = recorder.inference
+    # A forked worker reports its own readiness (it opens its own interpreter first).
+    os.register_at_fork(after_in_child=lambda: recorder.model_ready(served.ready))
+    endpoint = None
+    if settings.metrics_port:
+        metrics_mode.serve_on_port(settings.metrics_port)
+    else:
+        endpoint = metrics.MetricsApi(ctx).metrics
+    routes = routing_table(ctx, version, metrics_endpoint=endpoint)
+    return App(ctx, Router(routes, served.version), recorder)
 
 
 def log_startup_failure(exc: BaseException) -> None:

@@ -37,6 +37,10 @@ class Settings:
     log_requests: bool = False
     slow_request_seconds: float = 1.0
     project: str = ""
+    workers: int = 1
+    metrics: bool = True
+    metrics_port: int | None = None
+    drift_window: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +60,10 @@ class Settings:
             log_requests=_bool(env, "LOG_REQUESTS", cls.log_requests),
             slow_request_seconds=_float(env, "SLOW_REQUEST_SECONDS", cls.slow_request_seconds),
             project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
+            workers=_int(env, "WORKERS", cls.workers),
+            metrics=_bool(env, "METRICS", cls.metrics),
+            metrics_port=_int(env, "METRICS_PORT", 0) or None,
+            drift_window=_int(env, "DRIFT_WINDOW", cls.drift_window),
         )
 
 

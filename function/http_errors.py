@@ -84,6 +84,18 @@ _STATUS: dict[type[BaseException], int] = {
     UnsupportedMediaTypeError: 415,
     ModelNotReadyError: 503,
 }
+# The fixed set of error reasons (a metrics label): the most specific class wins.
+_REASON: dict[type[BaseException], str] = {
+    InvalidInputError: "invalid_input",
+    ClientDisconnectedError: "client_disconnected",
+    ModelNotFoundError: "model_not_found",
+    NotFoundError: "not_found",
+    MethodNotAllowedError: "method_not_allowed",
+    BodyTooLargeError: "body_too_large",
+    BatchTooLargeError: "batch_too_large",
+    UnsupportedMediaTypeError: "unsupported_media_type",
+    ModelNotReadyError: "not_ready",
+}
 _CANONICAL = {
     400: "INVALID_ARGUMENT",
     404: "NOT_FOUND",
@@ -103,6 +115,15 @@ def status_for(exc: BaseException) -> int:
         if status is not None:
             return status
     return 500
+
+
+def reason_for(exc: BaseException) -> str:
+    """The error's reason label: its class's entry in the table, else ``internal``."""
+    for cls in type(exc).__mro__:
+        reason = _REASON.get(cls)
+        if reason is not None:
+            return reason
+    return "internal"
 
 
 def error_body(exc: BaseException, status: int, style: ErrorStyle) -> bytes:

@@ -23,9 +23,9 @@ V2_VERSIONED = f"{V2_MODEL}/versions/{{version}}"
 
 
 class DocsApi:
-    def __init__(self, ctx: Context, server_version: str) -> None:
+    def __init__(self, ctx: Context, server_version: str, metrics: bool = False) -> None:
         self._respond = ctx.respond
-        self._body = orjson.dumps(document(server_version, ctx.model.version))
+        self._body = orjson.dumps(document(server_version, ctx.model.version, metrics))
 
     async def openapi(self, request: Request) -> Response:
         return self._respond.json(self._body)
@@ -143,8 +143,8 @@ def _v2_model_routes(prefix: str, versioned: bool) -> dict[str, Any]:
     }
 
 
-def document(server_version: str, model_version: str) -> dict[str, Any]:
-    """The OpenAPI document (JSON-ready)."""
+def document(server_version: str, model_version: str, metrics: bool = False) -> dict[str, Any]:
+    """The OpenAPI document (JSON-ready); ``metrics``: /metrics is on this port."""
     tf_errors = _errors("PlainError", 400, 413, 415, 503)
     paths: dict[str, Any] = {
         "/predict": {
@@ -227,6 +227,19 @@ def document(server_version: str, model_version: str) -> dict[str, Any]:
         **_v2_model_routes(V2_MODEL, versioned=False),
         **_v2_model_routes(V2_VERSIONED, versioned=True),
     }
+    if metrics:
+        paths["/metrics"] = {
+            "get": {
+                "summary": "Prometheus metrics (text exposition format 0.0.4)",
+                "tags": ["service"],
+                "responses": {
+                    "200": {
+                        "description": "Every digitrun_* and process metric",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        }
     return {
         "openapi": OPENAPI_VERSION,
         "info": {

@@ -40,16 +40,25 @@ class Route:
         return tuple(self.handlers)
 
 
-def routing_table(ctx: Context, server_version: str) -> tuple[Route, ...]:
-    """Every route of the service, bound to its handlers."""
+def routing_table(
+    ctx: Context, server_version: str, metrics_endpoint: Handler | None = None
+) -> tuple[Route, ...]:
+    """Every route of the service, bound to its handlers (``/metrics`` when the metrics
+    are served on the main port)."""
     predict = PredictApi(ctx)
     tf = TfServingApi(ctx)
     v2 = V2Api(ctx, server_version)
-    docs = DocsApi(ctx, server_version)
+    docs = DocsApi(ctx, server_version, metrics=metrics_endpoint is not None)
     v1 = f"/v1/models/{MODEL_ROUTE_NAME}"
     model = f"/v2/models/{MODEL_ROUTE_NAME}"
     versioned = f"{model}/versions/{VERSION}"
+    metrics = (
+        (Route("/metrics", "metrics", NESTED, {"GET": metrics_endpoint}),)
+        if metrics_endpoint is not None
+        else ()
+    )
     return (
+        *metrics,
         # path                        name                  errors  method: handler
         Route("/predict",             "predict",            NESTED, {"POST": predict.predict}),
         Route("/openapi.json",        "openapi",            NESTED, {"GET": docs.openapi}),

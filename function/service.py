@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class ServedModel:
         self.path = path
         self._model: LiteRTModel | None = model
         self._pid = os.getpid()
+        self.load_seconds = 0.0
+        # Called with (images, probabilities, seconds) after every inference (metrics).
+        self.on_inference: Callable[[np.ndarray, np.ndarray, float], None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -54,7 +57,13 @@ class ServedModel:
         model = self._model
         if model is None:
             raise ModelNotReadyError(f"model {self.version} is not ready in this worker")
-        return model.predict(images)
+        hook = self.on_inference
+        if hook is None:
+            return model.predict(images)
+        started = time.perf_counter()
+        probabilities = model.predict(images)
+        hook(images, probabilities, time.perf_counter() - started)
+        return probabilities
 
     def reopen_after_fork(self) -> None:
         """In a freshly forked worker: open this process's own interpreter."""
@@ -82,6 +91,7 @@ def load_model(uri: str) -> ServedModel:
             (workdir / name).unlink(missing_ok=True)
     path = workdir / SERVED_FILE
     served = ServedModel(manifest, path, open_interpreter(path))
+    served.load_seconds = time.perf_counter() - started
     os.register_at_fork(after_in_child=served.reopen_after_fork)
     log.info(
         "model %s loaded",
@@ -93,7 +103,7 @@ def load_model(uri: str) -> ServedModel:
                 "arch": manifest.get("arch"),
                 "sha256": manifest["files"][SERVED_FILE]["sha256"],
                 "test_accuracy": manifest.get("metrics", {}).get("test_accuracy"),
-                "load_seconds": round(time.perf_counter() - started, 4),
+                "load_seconds": round(served.load_seconds, 4),
             }
         },
     )
