@@ -303,6 +303,64 @@ def cold_starts(model_uri: str, emulator_url: str, single: bytes, runs: int = 3)
     return times
 
 
+INFERENCE_PROBE = """
+import sys, time, numpy as np
+from pathlib import Path
+from function.inference import LiteRTModel
+model = LiteRTModel(Path(sys.argv[1]))
+for n in (1, 256):
+    x = np.random.default_rng(0).random((n, 784), dtype=np.float32)
+    model.predict(x)
+    runs = 2000 if n == 1 else 200
+    start = time.perf_counter()
+    for _ in range(runs):
+        model.predict(x)
+    print(n, (time.perf_counter() - start) / runs)
+"""
+
+
+def inference_alone(tflite: Path) -> dict[int, float]:
+    """Seconds per LiteRT call on CPU 0 for batches of 1 and 256: the model's own ceiling."""
+    out = subprocess.run(
+        ["taskset", "-c", SERVER_CPU, str(BIN / "python"), "-c", INFERENCE_PROBE, str(tflite)],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    return {int(n): float(s) for n, s in (line.split() for line in out.splitlines())}
+
+
+def framework_cold_starts(runs: int = 3) -> list[float]:
+    """Process start → first 200 of the no-model ASGI handler: the framework's own floor."""
+    times = []
+    for _ in range(runs):
+        port = free_port()
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [
+                str(BIN / "functions-framework"),
+                "--asgi",
+                "--target=serve",
+                "--source=bench/references/noop_asgi.py",
+                f"--port={port}",
+                "--host=127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/predict", 30, "POST", b"{}")
+            times.append(round(time.perf_counter() - start, 3))
+        finally:
+            stop(process)
+    return times
+
+
 def locust_run(url: str, mnist_path: str, seconds: int, out: Path) -> dict[str, float]:
     """Locust, 16 users of /predict, on CPU 1; its aggregated statistics."""
     prefix = out / "locust"
@@ -470,7 +528,15 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.close()
         report["cold_start_s"] = cold_starts(model_uri, emulator_url, single_body)
-        print(f"  cold starts: {report['cold_start_s']}", flush=True)
+        report["cold_start_local_s"] = cold_starts(str(version), emulator_url, single_body)
+        report["framework_cold_start_s"] = framework_cold_starts()
+        report["inference_s"] = inference_alone(version / "model.tflite")
+        print(
+            f"  cold starts: emulator {report['cold_start_s']}, local directory "
+            f"{report['cold_start_local_s']}, no-model handler "
+            f"{report['framework_cold_start_s']}; LiteRT alone {report['inference_s']}",
+            flush=True,
+        )
 
         if not args.skip_references:
             print("== references", flush=True)
@@ -620,6 +686,8 @@ def write_report(path: Path, results: list[Result], report: dict, seconds: float
         )
     by = {(r.server, r.workload): r for r in results}
     ours = by[("digitrun (ASGI, LiteRT)", "/predict 1 digit")]
+    our_rss = max(rss for r in results if r.server == ours.server for rss in r.rss_mb)
+    inference = report["inference_s"]
     cold = report["cold_start_s"]
     locust = report["locust"]
     lines = [
@@ -640,7 +708,15 @@ def write_report(path: Path, results: list[Result], report: dict, seconds: float
         "",
         f"Cold start (process start → first 200 from `/predict`, model fetched from the GCS "
         f"emulator and verified): {', '.join(f'{t:.3f}' for t in cold)} s, median "
-        f"{statistics.median(cold):.3f} s.",
+        f"{statistics.median(cold):.3f} s. For scale, on the same machine: the same with the "
+        f"model in a local directory, median "
+        f"{statistics.median(report['cold_start_local_s']):.3f} s; functions-framework's "
+        f"no-model ASGI handler alone, median "
+        f"{statistics.median(report['framework_cold_start_s']):.3f} s.",
+        "",
+        f"LiteRT alone on CPU {SERVER_CPU} (no HTTP): {inference[1] * 1e6:.0f} µs for one "
+        f"digit, {inference[256] * 1e3:.2f} ms for 256 — a ceiling of "
+        f"{256 / inference[256]:,.0f} images/s for any server on this core.",
         "",
         f"Serving venv (`make serving-venv`, requirements/serving.txt): "
         f"{report['serving_venv_mb']} MB installed.",
@@ -649,7 +725,7 @@ def write_report(path: Path, results: list[Result], report: dict, seconds: float
     targets = [
         ("p99 at 16 connections <= 10 ms", ours.p99_ms <= 10, f"{ours.p99_ms:.2f} ms"),
         ("cold start <= 0.6 s", statistics.median(cold) <= 0.6, f"{statistics.median(cold):.3f} s"),
-        ("RSS <= 120 MB per process", max(ours.rss_mb) <= 120, f"{max(ours.rss_mb)} MB"),
+        ("RSS <= 120 MB per process (max over all loads)", our_rss <= 120, f"{our_rss} MB"),
         (
             "serving dependencies <= 250 MB",
             report["serving_venv_mb"] <= 250,

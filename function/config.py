@@ -17,6 +17,7 @@ from function.errors import DigitrunError
 # The name clients use for the model in every protocol's paths (/v1/models/mnist, ...).
 MODEL_ROUTE_NAME = "mnist"
 
+MAX_DRIFT_WINDOW = 1_000_000
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -52,7 +53,7 @@ class Settings:
         level = env.get("LOG_LEVEL", cls.log_level).strip().upper() or cls.log_level
         if level not in _LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
-        return cls(
+        settings = cls(
             model_uri=model_uri,
             max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
             max_batch=_int(env, "MAX_BATCH", cls.max_batch),
@@ -65,6 +66,12 @@ class Settings:
             metrics_port=_int(env, "METRICS_PORT", 0) or None,
             drift_window=_int(env, "DRIFT_WINDOW", cls.drift_window),
         )
+        if settings.drift_window > MAX_DRIFT_WINDOW:
+            raise ConfigError(f"DRIFT_WINDOW={settings.drift_window} is over {MAX_DRIFT_WINDOW}")
+        port = env.get("PORT", "8080").strip()
+        if settings.metrics_port is not None and str(settings.metrics_port) == port:
+            raise ConfigError(f"METRICS_PORT={port} is the serving port: pick another one")
+        return settings
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -28,7 +28,11 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.requests import Request
 from starlette.responses import Response
+
+from function.artifact import SERVED_FILE
+from function.context import Context
 
 # The *_created series would double the series count and nothing here reads them.
 disable_created_metrics()
@@ -177,8 +181,8 @@ def psi(observed: Sequence[float], expected: Sequence[float], epsilon: float = 1
 class DriftWindow:
     """The last ``size`` predicted digits, with their counts kept up to date.
 
-    The PSI gauge is refreshed every ``every`` predictions (and once the window first holds
-    ``min_samples``), which keeps its cost off the per-request path.
+    The PSI gauge is refreshed every ``every`` predictions, and once when the window first
+    holds ``min_samples``: its cost stays off the per-request path.
     """
 
     def __init__(
@@ -188,11 +192,12 @@ class DriftWindow:
         self.size = size
         self.every = every
         self.min_samples = min(min_samples, size)
-        self.ring = [0] * size
-        self.counts = [0] * 10
+        self.ring = np.zeros(size, dtype=np.int8)
+        self.counts = np.zeros(10, dtype=np.int64)
         self.filled = 0
         self.position = 0
         self.pending = 0
+        self.primed = False
 
     def add_one(self, digit: int) -> None:
         """Record one predicted digit (the oldest leaves a full window)."""
@@ -205,24 +210,39 @@ class DriftWindow:
         self.counts[digit] += 1
         self.position = position + 1 if position + 1 < self.size else 0
         self.pending += 1
-        if self.pending >= self.every or self.filled == self.min_samples:
+        if self.pending >= self.every or not self.primed:
             self.refresh()
 
     def add(self, digits: np.ndarray) -> None:
-        """Record predicted digits, in order."""
-        for digit in digits[-self.size :].tolist():
-            self.add_one(digit)
+        """Record predicted digits, in order, with one numpy update."""
+        digits = digits[-self.size :]
+        k = len(digits)
+        if k == 0:
+            return
+        positions = (self.position + np.arange(k)) % self.size
+        # The window fills from slot 0 on, so the slots overwritten are the last ones.
+        overwritten = max(0, self.filled + k - self.size)
+        self.counts -= np.bincount(self.ring[positions[k - overwritten :]], minlength=10)
+        self.counts += np.bincount(digits, minlength=10)
+        self.ring[positions] = digits
+        self.position = (self.position + k) % self.size
+        self.filled = min(self.size, self.filled + k)
+        self.pending += k
+        if self.pending >= self.every or not self.primed:
+            self.refresh()
 
     def refresh(self) -> None:
-        """Set the gauge from the window (once it holds enough predictions)."""
+        """Set the gauge from the window once it holds enough predictions."""
+        if self.filled < self.min_samples:
+            return
         self.pending = 0
-        if self.filled >= self.min_samples:
-            DRIFT_PSI.set(self.value())
+        self.primed = True
+        DRIFT_PSI.set(self.value())
 
     def value(self) -> float:
         """PSI of the window's distribution against the prior."""
         n = max(self.filled, 1)
-        return psi([c / n for c in self.counts], self.prior)
+        return psi([c / n for c in self.counts.tolist()], self.prior)
 
 
 class Recorder:
@@ -280,7 +300,7 @@ class Recorder:
 
     def model_loaded(self, manifest: dict[str, Any], seconds: float, drift_window: int) -> None:
         """The verified model is in place: info, load time, ready, and the drift window."""
-        entry = manifest["files"][manifest.get("runtime", {}).get("file", "model.tflite")]
+        entry = manifest["files"][SERVED_FILE]
         MODEL_INFO.labels(
             manifest["version"],
             entry["sha256"],
@@ -310,6 +330,7 @@ class WorkerProcessCollector:
         self.directory = Path(directory)
 
     def collect(self) -> Any:
+        forget_dead_processes(str(self.directory))
         pids = sorted(
             {
                 int(p.stem.rsplit("_", 1)[1])
@@ -332,11 +353,24 @@ class WorkerProcessCollector:
         yield from merged.values()
 
 
+def forget_dead_processes(directory: str) -> None:
+    """Drop the live-gauge files of processes that are gone (a worker gunicorn replaced):
+    prometheus_client's ``live*`` gauge modes rely on this (counters keep their counts)."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            multiprocess.mark_process_dead(int(pid), directory)
+
+
 def multiprocess_registry() -> CollectorRegistry:
-    """A registry adding up every process's files, plus each worker's process metrics."""
+    """A registry adding up every process's files, plus each worker's process metrics.
+
+    The process collector runs first on each scrape and drops dead processes' live-gauge
+    files, so the multiprocess collector after it sees only live workers' gauges.
+    """
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
     registry.register(WorkerProcessCollector(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
+    multiprocess.MultiProcessCollector(registry)
     return registry
 
 
@@ -348,12 +382,8 @@ def exposition() -> bytes:
 class MetricsApi:
     """``GET /metrics`` on the main port."""
 
-    def __init__(self, ctx: Any) -> None:
-        self._version = ctx.model.version.encode()
+    def __init__(self, ctx: Context) -> None:
+        self._respond = ctx.respond
 
-    async def metrics(self, request: Any) -> Response:
-        # The content type is set as is: Response(media_type=...) would add a charset twice.
-        return Response(
-            exposition(),
-            headers={"Content-Type": CONTENT_TYPE, "X-Model-Version": self._version.decode()},
-        )
+    async def metrics(self, request: Request) -> Response:
+        return self._respond.typed(exposition(), CONTENT_TYPE.encode())

@@ -29,6 +29,7 @@ from function.inference import LiteRTModel
 from function.storage import fetch_version
 
 log = logging.getLogger("digitrun")
+WORKER_BOOT_ERROR = 3
 
 
 class ServedModel:
@@ -74,8 +75,10 @@ class ServedModel:
             self._model = open_interpreter(self.path)
             log.debug("worker %d opened its own interpreter", self._pid)
         except Exception:
-            self._model = None  # never ready: every prediction route answers 503
+            # A worker that cannot run the verified model must not live on answering 503:
+            # exit code 3 is gunicorn's worker boot error, which stops the whole server.
             log.exception("worker %d could not open %s", self._pid, self.path.name)
+            os._exit(WORKER_BOOT_ERROR)
 
 
 def load_model(uri: str) -> ServedModel:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from function.artifact import MANIFEST_NAME, parse_manifest, verify_directory, verify_file
+from function.artifact import MANIFEST_NAME, parse_manifest, verify_file
 from function.errors import (
     ArtifactError,
     InvalidURIError,
@@ -35,9 +35,12 @@ def storage_timeout() -> float:
     """Seconds a storage call (with its retries) may take: ``STORAGE_TIMEOUT_SECONDS``."""
     raw = os.environ.get(TIMEOUT_ENV, "")
     try:
-        return float(raw) if raw else DEFAULT_TIMEOUT
+        value = float(raw) if raw else DEFAULT_TIMEOUT
     except ValueError as exc:
         raise StorageError(f"{TIMEOUT_ENV}={raw!r} is not a number") from exc
+    if not value > 0:
+        raise StorageError(f"{TIMEOUT_ENV}={raw!r} must be a positive number of seconds")
+    return value
 
 
 class Store(Protocol):
@@ -266,6 +269,7 @@ def read_manifest(store: Store) -> dict[str, Any]:
     """The validated manifest of the version in ``store``; ManifestError when absent."""
     raw = store.read_bytes(MANIFEST_NAME)
     if raw is None:
+        store.check()  # an unknown bucket says so, rather than "no manifest"
         raise ManifestError(f"{store.uri}: no {MANIFEST_NAME} (not a complete version)")
     return parse_manifest(raw)
 
@@ -278,11 +282,4 @@ def fetch_version(uri: str, dest: Path) -> dict[str, Any]:
     for name, entry in manifest["files"].items():
         store.download(name, dest / name)
         verify_file(dest / name, name, entry)
-    return manifest
-
-
-def verify_local_version(directory: Path) -> dict[str, Any]:
-    """Validate a version already on disk (manifest + every checksum); the manifest."""
-    manifest = read_manifest(LocalStore(directory))
-    verify_directory(directory, manifest)
     return manifest

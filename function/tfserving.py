@@ -26,8 +26,8 @@ from function.artifact import IMAGE_PIXELS, NUM_CLASSES
 from function.body import parse_json, read_body
 from function.config import MODEL_ROUTE_NAME
 from function.context import Context
-from function.http_errors import InvalidInputError
-from function.images import image_to_pixels
+from function.http_errors import BatchTooLargeError, InvalidInputError
+from function.images import MAX_ENCODED_IMAGES, image_to_pixels
 from function.tensors import batch_of_images, check_batch_size, one_image, to_array, unit_pixels
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -98,6 +98,11 @@ class TfServingApi:
             array = None
         if array is not None and array.dtype.kind in "fiu":
             return unit_pixels(batch_of_images(array, what, self._max_batch), what)
+        if len(value) > MAX_ENCODED_IMAGES:  # decoding images costs far more than numbers
+            raise BatchTooLargeError(
+                f"{what} holds {len(value)} instances that are not all numbers: at most "
+                f"{MAX_ENCODED_IMAGES} encoded (b64) images per request"
+            )
         rows = [self._instance(item, f"{what}[{i}]") for i, item in enumerate(value)]
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 

@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from function.errors import DigitrunError, StorageError
+from model.architectures import ARCHS
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_STORAGE = 3
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "DIGITRUN_DEBUG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,14 +31,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _env(name: str, default: Any = None, kind: Callable[[str], Any] = str) -> Any:
+def _env(name: str, default: str | int | None = None) -> str | int | None:
+    """The environment's value as a string: argparse then applies the flag's own type
+    (and its validation) to it, exactly as to a value given on the command line."""
     raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        sys.exit(f"error: environment variable {name}={raw!r} is not a valid {kind.__name__}")
+    return raw if raw else default
 
 
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -59,8 +58,6 @@ def _fraction(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: train, evaluate, list."""
-    from model.architectures import ARCHS  # noqa: PLC0415 (cheap)
-
     parser = _Parser(prog="python -m model", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -79,37 +76,37 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--epochs",
         type=_positive(int),
-        default=_env("DIGITRUN_EPOCHS", None, int),
+        default=_env("DIGITRUN_EPOCHS", None),
         help="epochs [env DIGITRUN_EPOCHS; default per arch: mlp 10, cnn 8]",
     )
     train.add_argument(
         "--batch-size",
         type=_positive(int),
-        default=_env("DIGITRUN_BATCH_SIZE", None, int),
+        default=_env("DIGITRUN_BATCH_SIZE", None),
         help="batch size [env DIGITRUN_BATCH_SIZE; default 128]",
     )
     train.add_argument(
         "--dropout",
         type=_fraction,
-        default=_env("DIGITRUN_DROPOUT", None, float),
+        default=_env("DIGITRUN_DROPOUT", None),
         help="dropout rate [env DIGITRUN_DROPOUT; default mlp 0.2, cnn 0.25]",
     )
     train.add_argument(
         "--learning-rate",
         type=_positive(float),
-        default=_env("DIGITRUN_LEARNING_RATE", None, float),
+        default=_env("DIGITRUN_LEARNING_RATE", None),
         help="Adam learning rate [env DIGITRUN_LEARNING_RATE; mlp 1e-3, cnn 3e-3]",
     )
     train.add_argument(
         "--seed",
         type=int,
-        default=_env("DIGITRUN_SEED", 0, int),
+        default=_env("DIGITRUN_SEED", 0),
         help="random seed; a seed gives the same model [env DIGITRUN_SEED; 0]",
     )
     train.add_argument(
         "--limit",
         type=_positive(int),
-        default=_env("DIGITRUN_LIMIT", None, int),
+        default=_env("DIGITRUN_LIMIT", None),
         help="train on the first N examples only [env DIGITRUN_LIMIT]",
     )
     train.add_argument(
@@ -204,11 +201,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; map every error to one line on stderr and an exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and args.arch not in ARCHS:  # choices skip env defaults
+        parser.error(f"argument --arch: invalid choice: {args.arch!r} (choose from mlp, cnn)")
+    level = os.environ.get("LOG_LEVEL", "WARNING").upper()
+    if level not in LOG_LEVELS:
+        parser.error(f"LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
     except StorageError as exc:

@@ -104,6 +104,14 @@ def log_and_register(model: Any, x_sample: np.ndarray, y_sample: np.ndarray) -> 
     return str(info.registered_model_version)
 
 
+def unregister(registry_version: str) -> None:
+    """Remove a registry version whose publication failed: the registry never names a
+    version the bucket does not hold."""
+    import mlflow  # noqa: PLC0415
+
+    mlflow.MlflowClient().delete_model_version(MODEL_NAME, registry_version)
+
+
 def record_publication(registry_version: str, version_id: str, uri: str) -> None:
     """Name the published version on the registry entry, so both name the same thing."""
     import mlflow  # noqa: PLC0415

@@ -8,7 +8,7 @@ import math
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +176,13 @@ def run(config: TrainConfig) -> TrainResult:
                 git=git_commit(tracking.PROJECT_ROOT),
             )
             mlflow.log_dict(manifest, "manifest.json")
-            uri = publish_version(staging, manifest, config.publish)
+            try:
+                uri = publish_version(staging, manifest, config.publish)
+            except Exception:
+                tracking.unregister(registry_version)
+                raise
         tracking.record_publication(registry_version, manifest["version"], uri)
     return TrainResult(uri, manifest, run_id, registry_version, fit_seconds)
-
-
-def describe(config: TrainConfig) -> str:
-    """One line naming the run's configuration (for logs)."""
-    return " ".join(f"{k}={v}" for k, v in asdict(config).items() if v is not None)
 
 
 def progress_verbosity() -> int:

@@ -92,10 +92,18 @@ def test_bad_flags(args, fragment):
     assert_one_line_error(run_cli(*args), 2, fragment)
 
 
-def test_bad_environment_value():
-    result = run_cli("train", env={"DIGITRUN_EPOCHS": "ten"})
-    assert result.returncode != 0
-    assert "DIGITRUN_EPOCHS" in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"DIGITRUN_EPOCHS": "ten"}, "--epochs: invalid int value"),
+        ({"DIGITRUN_EPOCHS": "0"}, "--epochs: must be > 0"),
+        ({"DIGITRUN_ARCH": "resnet"}, "--arch: invalid choice"),
+        ({"DIGITRUN_DROPOUT": "1.5"}, "--dropout: must be in [0, 1)"),
+        ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_environment_values_are_validated_like_flags(env, fragment):
+    assert_one_line_error(run_cli("train", env=env), 2, fragment)
 
 
 def test_evaluate_missing_version(tmp_path, mnist_path):

@@ -129,3 +129,31 @@ def test_same_seed_same_model(tracked_run, mnist, mnist_path, tmp_path, monkeypa
     first = LiteRTModel(Path(result.uri) / "model.tflite").predict_many(mnist.x_test)
     second = LiteRTModel(Path(again.uri) / "model.tflite").predict_many(mnist.x_test)
     assert np.array_equal(first, second)
+
+
+def test_failed_publication_leaves_no_registry_version(mnist_path, tmp_path, monkeypatch):
+    """Nothing half-published: the registry never names a version the bucket lacks."""
+    import mlflow
+
+    from function.errors import StorageUnavailableError
+    from model import training
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+    def refuse(*_args, **_kwargs):
+        raise StorageUnavailableError("cannot reach storage")
+
+    monkeypatch.setattr(training, "publish_version", refuse)
+    config = TrainConfig(
+        arch="mlp",
+        epochs=1,
+        limit=500,
+        data=mnist_path,
+        publish=str(tmp_path / "models"),
+        verbose=0,
+    )
+    with pytest.raises(StorageUnavailableError):
+        run(config)
+    versions = mlflow.MlflowClient().search_model_versions(f"name='{MODEL_NAME}'")
+    assert versions == []
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())

@@ -1,0 +1,85 @@
+"""The metrics' own arithmetic: batch observation, PSI and the drift window."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+from function.metrics import CONFIDENCE_BUCKETS, DriftWindow, observe_many, psi
+
+
+def exposition_lines(registry: CollectorRegistry) -> list[str]:
+    return [
+        line
+        for line in generate_latest(registry).decode().splitlines()
+        if not line.startswith("#") and "_sum" not in line
+    ]
+
+
+def test_observe_many_equals_observing_one_by_one():
+    values = np.concatenate(
+        [
+            np.random.default_rng(0).random(500),
+            np.asarray(CONFIDENCE_BUCKETS),  # exactly on every boundary
+            [0.0, 1e-9, 0.2000001],
+        ]
+    )
+    one, many = CollectorRegistry(), CollectorRegistry()
+    looped = Histogram("h", "h", buckets=CONFIDENCE_BUCKETS, registry=one)
+    batched = Histogram("h", "h", buckets=CONFIDENCE_BUCKETS, registry=many)
+    for v in values:
+        looped.observe(float(v))
+    observe_many(batched, values)
+    assert exposition_lines(one) == exposition_lines(many)
+    assert many.get_sample_value("h_sum") == pytest.approx(float(values.sum()))
+
+
+def test_psi():
+    uniform = [0.1] * 10
+    assert psi(uniform, uniform) == 0
+    shifted = [0.2, 0.0] + [0.1] * 8
+    expected = (0.2 - 0.1) * math.log(0.2 / 0.1) + (1e-4 - 0.1) * math.log(1e-4 / 0.1)
+    assert psi(shifted, uniform) == pytest.approx(expected)
+    assert psi([1.0] + [0.0] * 9, uniform) > 0.2
+
+
+def test_window_counts_only_the_last_predictions():
+    window = DriftWindow([0.1] * 10, size=5, every=1, min_samples=1)
+    for digit in (1, 2, 3, 4, 5, 6, 7):
+        window.add_one(digit)
+    assert window.counts.tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 0, 0]
+    window.add(np.array([9, 9]))
+    assert window.counts.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0, 2]
+
+
+@pytest.mark.parametrize("size", [7, 100, 1000])
+def test_batch_updates_equal_single_updates(size):
+    digits = np.random.default_rng(size).integers(0, 10, 3000)
+    single = DriftWindow([0.1] * 10, size)
+    batched = DriftWindow([0.1] * 10, size)
+    for d in digits.tolist():
+        single.add_one(d)
+    for start in range(0, 3000, 37):  # ragged batches that wrap around the ring
+        batched.add(digits[start : start + 37])
+    assert single.counts.tolist() == batched.counts.tolist()
+    assert batched.counts.sum() == min(size, 3000)
+    assert batched.value() == pytest.approx(single.value())
+
+
+def test_gauge_waits_for_enough_samples(monkeypatch):
+    window = DriftWindow([0.1] * 10, size=1000, every=64, min_samples=100)
+    refreshed = []
+    monkeypatch.setattr(window, "value", lambda: refreshed.append(window.filled) or 0.0)
+    for _ in range(99):
+        window.add_one(7)
+    assert refreshed == []
+    window.add_one(7)
+    assert refreshed == [100]  # primed once at min_samples...
+    for _ in range(63):
+        window.add_one(7)
+    assert refreshed == [100]
+    window.add_one(7)
+    assert refreshed == [100, 164]  # ...then every 64 predictions
