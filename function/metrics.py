@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from bisect import bisect_left
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,18 @@ MODEL_READY = Gauge(
 )
 
 
+def observe_one(histogram: Any, value: float) -> None:
+    """``histogram.observe(value)`` for the hot path: the bucket found by bisection in C
+    instead of a Python loop over the bounds (prometheus_client stores per-bucket counts
+    non-cumulatively; tests/observability checks the equivalence)."""
+    histogram._buckets[bisect_left(histogram._upper_bounds, value)].inc(1)
+    histogram._sum.inc(value)
+
+
 def observe_many(histogram: Any, values: np.ndarray) -> None:
     """Observe many values at once: one increment per non-empty bucket, one for the sum.
 
-    Equivalent to ``for v in values: histogram.observe(v)`` (prometheus_client stores the
-    per-bucket counts non-cumulatively and adds them up at exposition).
+    Equivalent to ``for v in values: histogram.observe(v)``.
     """
     if values.size == 0:
         return
@@ -202,11 +210,12 @@ class DriftWindow:
     def add_one(self, digit: int) -> None:
         """Record one predicted digit (the oldest leaves a full window)."""
         position = self.position
+        ring = self.ring
         if self.filled == self.size:
-            self.counts[self.ring[position]] -= 1
+            self.counts[int(ring[position])] -= 1
         else:
             self.filled += 1
-        self.ring[position] = digit
+        ring[position] = digit
         self.counts[digit] += 1
         self.position = position + 1 if position + 1 < self.size else 0
         self.pending += 1
@@ -265,7 +274,7 @@ class Recorder:
         duration = self._durations.get(route)
         if duration is None:
             duration = self._durations[route] = REQUEST_DURATION.labels(route)
-        duration.observe(seconds)
+        observe_one(duration, seconds)
 
     def error(self, route: str, reason: str) -> None:
         """One request refused or failed, by a fixed reason (e.g. ``bad_json``)."""
@@ -277,26 +286,26 @@ class Recorder:
 
     def inference(self, images: np.ndarray, probabilities: np.ndarray, seconds: float) -> None:
         """One inference call: its time, batch size, predictions, confidence, input drift."""
-        INFERENCE_DURATION.observe(seconds)
+        observe_one(INFERENCE_DURATION, seconds)
         n = len(probabilities)
-        BATCH_SIZE.observe(n)
-        digits = probabilities.argmax(axis=1)
+        observe_one(BATCH_SIZE, n)
         if n == 1:
-            digit = int(digits[0])
+            row = probabilities[0]
+            digit = int(row.argmax())
             self._digits[digit].inc()
-            CONFIDENCE.observe(float(probabilities[0, digit]))
-            PIXEL_MEAN.observe(float(np.add.reduce(images[0])) / images.shape[1])
-        else:
-            counts = np.bincount(digits, minlength=10)
-            for digit in np.flatnonzero(counts):
-                self._digits[digit].inc(int(counts[digit]))
-            observe_many(CONFIDENCE, probabilities.max(axis=1))
-            observe_many(PIXEL_MEAN, images.mean(axis=1))
+            observe_one(CONFIDENCE, float(row[digit]))
+            observe_one(PIXEL_MEAN, float(images.sum()) / images.shape[1])
+            if self.drift is not None:
+                self.drift.add_one(digit)
+            return
+        digits = probabilities.argmax(axis=1)
+        counts = np.bincount(digits, minlength=10)
+        for digit in np.flatnonzero(counts):
+            self._digits[digit].inc(int(counts[digit]))
+        observe_many(CONFIDENCE, probabilities.max(axis=1))
+        observe_many(PIXEL_MEAN, images.mean(axis=1))
         if self.drift is not None:
-            if n == 1:
-                self.drift.add_one(int(digits[0]))
-            else:
-                self.drift.add(digits)
+            self.drift.add(digits)
 
     def model_loaded(self, manifest: dict[str, Any], seconds: float, drift_window: int) -> None:
         """The verified model is in place: info, load time, ready, and the drift window."""

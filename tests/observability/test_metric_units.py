@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from function.metrics import CONFIDENCE_BUCKETS, DriftWindow, observe_many, psi
+from function.metrics import CONFIDENCE_BUCKETS, DriftWindow, observe_many, observe_one, psi
 
 
 def exposition_lines(registry: CollectorRegistry) -> list[str]:
@@ -35,6 +35,18 @@ def test_observe_many_equals_observing_one_by_one():
     observe_many(batched, values)
     assert exposition_lines(one) == exposition_lines(many)
     assert many.get_sample_value("h_sum") == pytest.approx(float(values.sum()))
+
+
+def test_observe_one_equals_observe():
+    values = [*np.random.default_rng(1).random(200).tolist(), *CONFIDENCE_BUCKETS, 0.0, 7.0]
+    plain, fast = CollectorRegistry(), CollectorRegistry()
+    a = Histogram("h", "h", buckets=CONFIDENCE_BUCKETS, registry=plain)
+    b = Histogram("h", "h", buckets=CONFIDENCE_BUCKETS, registry=fast)
+    for v in values:
+        a.observe(v)
+        observe_one(b, v)
+    assert exposition_lines(plain) == exposition_lines(fast)
+    assert fast.get_sample_value("h_sum") == pytest.approx(sum(values))
 
 
 def test_psi():
