@@ -24,13 +24,22 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-from scripts.local_stack import ROOT, child_env, free_port, gcs_emulator, stop, wait_for_port
+from scripts.local_stack import (
+    ROOT,
+    child_env,
+    free_port,
+    function_command,
+    gcs_emulator,
+    stop,
+    wait_for_port,
+)
 
 BIN = Path(sys.executable).parent
 SERVER_CPU = "0"
@@ -271,36 +280,35 @@ def serving_env(model_uri: str, emulator_url: str, **extra: str) -> dict[str, st
     return child_env(MODEL_URI=model_uri, STORAGE_EMULATOR_HOST=emulator_url, **extra)
 
 
-def function_argv(port: int) -> list[str]:
-    return [
-        str(BIN / "functions-framework"),
-        "--asgi",
-        "--target=serve",
-        "--source=function/main.py",
-        f"--port={port}",
-        "--host=127.0.0.1",
-    ]
-
-
-def cold_starts(model_uri: str, emulator_url: str, single: bytes, runs: int = 3) -> list[float]:
-    """Seconds from process start to the first 200 from /predict (model from the emulator)."""
+def first_answers(
+    command: Callable[[int], list[str]], env: dict[str, str], body: bytes, runs: int = 3
+) -> list[float]:
+    """Seconds from process start to the first 200 from POST /predict, ``runs`` times."""
     times = []
     for _ in range(runs):
         port = free_port()
         start = time.perf_counter()
         process = subprocess.Popen(
-            function_argv(port),
-            cwd=ROOT,
-            env=serving_env(model_uri, emulator_url),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            command(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            wait_http(f"http://127.0.0.1:{port}/predict", 30, "POST", single)
+            wait_http(f"http://127.0.0.1:{port}/predict", 30, "POST", body)
             times.append(round(time.perf_counter() - start, 3))
         finally:
             stop(process)
     return times
+
+
+def noop_asgi_command(port: int) -> list[str]:
+    """functions-framework's no-model ASGI handler: the framework's own floor."""
+    return [
+        str(BIN / "functions-framework"),
+        "--asgi",
+        "--target=serve",
+        "--source=bench/references/noop_asgi.py",
+        f"--port={port}",
+        "--host=127.0.0.1",
+    ]
 
 
 INFERENCE_PROBE = """
@@ -331,34 +339,6 @@ def inference_alone(tflite: Path) -> dict[int, float]:
         check=True,
     ).stdout
     return {int(n): float(s) for n, s in (line.split() for line in out.splitlines())}
-
-
-def framework_cold_starts(runs: int = 3) -> list[float]:
-    """Process start → first 200 of the no-model ASGI handler: the framework's own floor."""
-    times = []
-    for _ in range(runs):
-        port = free_port()
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            [
-                str(BIN / "functions-framework"),
-                "--asgi",
-                "--target=serve",
-                "--source=bench/references/noop_asgi.py",
-                f"--port={port}",
-                "--host=127.0.0.1",
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/predict", 30, "POST", b"{}")
-            times.append(round(time.perf_counter() - start, 3))
-        finally:
-            stop(process)
-    return times
 
 
 def locust_run(url: str, mnist_path: str, seconds: int, out: Path) -> dict[str, float]:
@@ -490,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         server = Server(
             "digitrun (ASGI, LiteRT)",
-            function_argv(port),
+            function_command(port),
             serving_env(model_uri, emulator_url),
             "/v2/health/ready",
             port,
@@ -535,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, argv_, env in configs:
                 port = free_port()
                 command = (
-                    function_argv(port)
+                    function_command(port)
                     if argv_ is None
                     else [*argv_, f"--port={port}", "--host=127.0.0.1"]
                 )
@@ -555,9 +535,13 @@ def main(argv: list[str] | None = None) -> int:
         report["rounds"] = {
             name: [r.requests_per_s for r in measured] for name, measured in rounds.items()
         }
-        report["cold_start_s"] = cold_starts(model_uri, emulator_url, single_body)
-        report["cold_start_local_s"] = cold_starts(str(version), emulator_url, single_body)
-        report["framework_cold_start_s"] = framework_cold_starts()
+        report["cold_start_s"] = first_answers(
+            function_command, serving_env(model_uri, emulator_url), single_body
+        )
+        report["cold_start_local_s"] = first_answers(
+            function_command, serving_env(str(version), emulator_url), single_body
+        )
+        report["framework_cold_start_s"] = first_answers(noop_asgi_command, child_env(), b"{}")
         report["inference_s"] = inference_alone(version / "model.tflite")
         print(
             f"  cold starts: emulator {report['cold_start_s']}, local directory "
