@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +35,11 @@ from scripts.local_stack import (
     child_env,
     free_port,
     function_command,
+    functions_framework_command,
     gcs_emulator,
     stop,
     wait_for_port,
+    wait_http,
 )
 
 BIN = Path(sys.executable).parent
@@ -164,22 +165,6 @@ class Server:
         stop(self.process)
 
 
-def wait_http(url: str, timeout: float, method: str = "GET", body: bytes | None = None) -> None:
-    """Poll ``url`` until it answers 200, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(
-                url, data=body, method=method, headers={"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f} s")
-
-
 def measure(
     server: Server, workload: str, path: str, script: Path, images: int, seconds: float
 ) -> Result:
@@ -280,6 +265,16 @@ def serving_env(model_uri: str, emulator_url: str, **extra: str) -> dict[str, st
     return child_env(MODEL_URI=model_uri, STORAGE_EMULATOR_HOST=emulator_url, **extra)
 
 
+def noop_asgi_command(port: int) -> list[str]:
+    """functions-framework's no-model handler in ASGI mode: the framework's own floor."""
+    return functions_framework_command(port, "bench/references/noop_asgi.py")
+
+
+def noop_flask_command(port: int) -> list[str]:
+    """functions-framework's no-model handler in Flask mode."""
+    return functions_framework_command(port, "bench/references/noop_flask.py", asgi=False)
+
+
 def first_answers(
     command: Callable[[int], list[str]], env: dict[str, str], body: bytes, runs: int = 3
 ) -> list[float]:
@@ -297,18 +292,6 @@ def first_answers(
         finally:
             stop(process)
     return times
-
-
-def noop_asgi_command(port: int) -> list[str]:
-    """functions-framework's no-model ASGI handler: the framework's own floor."""
-    return [
-        str(BIN / "functions-framework"),
-        "--asgi",
-        "--target=serve",
-        "--source=bench/references/noop_asgi.py",
-        f"--port={port}",
-        "--host=127.0.0.1",
-    ]
 
 
 INFERENCE_PROBE = """
@@ -489,41 +472,30 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"== one digit per request, {args.rounds} interleaved rounds (medians kept)", flush=True
         )
-        ff = str(BIN / "functions-framework")
-        noop_flask = [ff, "--target=serve", "--source=bench/references/noop_flask.py"]
-        configs = [
-            ("digitrun (ASGI, LiteRT)", None, serving_env(model_uri, emulator_url)),
+        configs: list[tuple[str, Callable[[int], list[str]], dict[str, str]]] = [
+            ("digitrun (ASGI, LiteRT)", function_command, serving_env(model_uri, emulator_url)),
             (
                 "digitrun, METRICS=false",
-                None,
+                function_command,
                 serving_env(model_uri, emulator_url, METRICS="false"),
             ),
-            ("digitrun, WORKERS=2", None, serving_env(model_uri, emulator_url, WORKERS="2")),
+            (
+                "digitrun, WORKERS=2",
+                function_command,
+                serving_env(model_uri, emulator_url, WORKERS="2"),
+            ),
         ]
         if not args.skip_references:
             configs += [
-                ("no-model, Flask mode, THREADS=1", noop_flask, child_env(THREADS="1")),
-                ("no-model, Flask mode, default", noop_flask, child_env()),
-                (
-                    "no-model, ASGI mode",
-                    [ff, "--asgi", "--target=serve", "--source=bench/references/noop_asgi.py"],
-                    child_env(),
-                ),
+                ("no-model, Flask mode, THREADS=1", noop_flask_command, child_env(THREADS="1")),
+                ("no-model, Flask mode, default", noop_flask_command, child_env()),
+                ("no-model, ASGI mode", noop_asgi_command, child_env()),
             ]
         rounds: dict[str, list[Result]] = {name: [] for name, _, _ in configs}
         for _ in range(args.rounds):
-            for name, argv_, env in configs:
+            for name, command, env in configs:
                 port = free_port()
-                command = (
-                    function_command(port)
-                    if argv_ is None
-                    else [*argv_, f"--port={port}", "--host=127.0.0.1"]
-                )
-                ready = "/v2/health/ready" if argv_ is None else "/predict"
-                body = None if argv_ is None else single_body
-                server = Server(
-                    name, command, env, ready, port, "GET" if argv_ is None else "POST", body
-                )
+                server = Server(name, command(port), env, "/predict", port, "POST", single_body)
                 try:
                     rounds[name].append(
                         measure(server, "/predict 1 digit", "/predict", single, 1, args.seconds)

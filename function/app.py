@@ -170,7 +170,8 @@ def build_app(settings: Settings | None = None) -> App:
     served = ctx.model
     recorder.model_loaded(served.manifest, served.load_seconds, settings.drift_window)
     served.on_inference = recorder.inference
-    # A forked worker reports its own readiness (it opens its own interpreter first).
+    # Each forked worker sets its own readiness: in multiprocess mode its first metric write
+    # re-creates every value at 0 in its own file, and model_ready is a min across processes.
     os.register_at_fork(after_in_child=lambda: recorder.model_ready(served.ready))
     endpoint = None
     if settings.metrics_port:

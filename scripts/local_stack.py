@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,40 +85,58 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def function_command(port: int) -> list[str]:
-    """The container's start command (Dockerfile CMD), as a plain process on ``port``."""
+def functions_framework_command(port: int, source: str, asgi: bool = True) -> list[str]:
+    """``functions-framework`` serving ``source``'s ``serve`` on 127.0.0.1:``port``."""
+    mode = ["--asgi"] if asgi else []
     return [
         str(BIN / "functions-framework"),
-        "--asgi",
+        *mode,
         "--target=serve",
-        "--source=function/main.py",
+        f"--source={source}",
         f"--port={port}",
         "--host=127.0.0.1",
     ]
+
+
+def function_command(port: int) -> list[str]:
+    """The container's start command (Dockerfile CMD), as a plain process on ``port``."""
+    return functions_framework_command(port, "function/main.py")
+
+
+def wait_http(
+    url: str,
+    timeout: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    process: subprocess.Popen | None = None,
+) -> None:
+    """Poll ``url`` until it answers 200, for at most ``timeout`` seconds (and no longer
+    than ``process`` lives)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        request = urllib.request.Request(
+            url, data=body, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f} s")
 
 
 @contextlib.contextmanager
 def function_server(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[str]:
     """The function serving on ``port`` (logs on this terminal); yields its base URL once
     ``/v2/health/ready`` answers 200."""
-    import urllib.request  # noqa: PLC0415
-
     process = subprocess.Popen(function_command(port), cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the function exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the function was not ready after {timeout:.0f} s")
-            time.sleep(0.05)
+        wait_http(f"{url}/v2/health/ready", timeout, process=process)
         yield url
     finally:
         stop(process)
