@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 # MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
 export MNIST_PATH
 
-.PHONY: help setup serving-venv client-venv system-deps run train test bench lint fmt clean
+.PHONY: help setup serving-venv client-venv system-deps run train test test-fast bench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -58,6 +58,9 @@ run: setup  ## the main job: emulator, train or reuse, publish, evaluate
 test: setup system-deps serving-venv client-venv  ## the whole test suite
 	TRITONCLIENT_PYTHON=$(CURDIR)/$(CLIENT_VENV)/bin/python \
 	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest $(ARGS)
+
+test-fast: setup serving-venv  ## the tests that neither train nor start a server (in-process)
+	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest -m "not slow" $(ARGS)
 
 bench: setup system-deps serving-venv  ## serving benchmark → BENCHMARKS.md (needs MNIST_PATH)
 	$(PY) -m bench.run $(ARGS)

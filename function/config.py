@@ -2,8 +2,9 @@
 
 Every variable is listed in the README's configuration table. The server's own variables
 (``PORT``, ``WORKERS``, ``CLOUD_RUN_TIMEOUT_SECONDS``...) are read by functions-framework
-and gunicorn; ``STORAGE_TIMEOUT_SECONDS`` and ``STORAGE_EMULATOR_HOST`` by
-:mod:`function.storage`.
+and gunicorn (``WORKERS`` and ``PORT`` are read here too, to choose the metrics mode and to
+check ``METRICS_PORT``); ``STORAGE_TIMEOUT_SECONDS`` and ``STORAGE_EMULATOR_HOST`` by
+:mod:`function.contract.storage`, which the training job shares.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from function.errors import DigitrunError
-
-# The name clients use for the model in every protocol's paths (/v1/models/mnist, ...).
-MODEL_ROUTE_NAME = "mnist"
 
 MAX_DRIFT_WINDOW = 1_000_000
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -41,6 +39,7 @@ class Settings:
     workers: int = 1
     metrics: bool = True
     metrics_port: int | None = None
+    metrics_host: str = "0.0.0.0"
     drift_window: int = 1000
 
     @classmethod
@@ -64,6 +63,7 @@ class Settings:
             workers=_int(env, "WORKERS", cls.workers),
             metrics=_bool(env, "METRICS", cls.metrics),
             metrics_port=_int(env, "METRICS_PORT", 0) or None,
+            metrics_host=env.get("METRICS_HOST", "").strip() or cls.metrics_host,
             drift_window=_int(env, "DRIFT_WINDOW", cls.drift_window),
         )
         if settings.drift_window > MAX_DRIFT_WINDOW:

@@ -1,43 +1,26 @@
-"""Typed errors of the artifact contract and its storage.
+"""The base of every error the project reports to a user as one clear line.
 
-They are raised where a problem arises and turned into an exit code (``model`` CLI) or an
-HTTP status / a refusal to start (the function) in one place each.
+An error is typed where it arises and carries its own HTTP ``status`` and metrics
+``reason`` as class attributes; :func:`function.web.errors.error_response` turns any
+exception into the called protocol's answer and the ``model`` CLI turns one into an exit
+code, in one place each. Domain errors live with their domain: the artifact contract's in
+:mod:`function.contract.errors`, input errors in :mod:`function.inputs.errors`, routing and
+body errors in :mod:`function.web.errors`.
 """
 
 from __future__ import annotations
 
 
 class DigitrunError(Exception):
-    """Base of every error the project reports to a user as one clear line."""
+    """Base of every error the project reports as one clear line (a 500 when unexpected
+    in a request: nothing a client sent can cause it)."""
+
+    status: int = 500
+    reason: str = "internal"
 
 
-class ArtifactError(DigitrunError):
-    """A published version is missing, incomplete or does not match its manifest."""
+class RequestError(DigitrunError):
+    """The request cannot be served as sent (a 4xx): its message is the client's answer."""
 
-
-class ManifestError(ArtifactError):
-    """``manifest.json`` is absent or not a valid manifest."""
-
-
-class ChecksumMismatchError(ArtifactError):
-    """A file differs from the size or sha256 its manifest lists."""
-
-
-class StorageError(DigitrunError):
-    """The bucket or directory cannot be read or written."""
-
-
-class StorageUnavailableError(StorageError):
-    """The storage service cannot be reached."""
-
-
-class LocationNotFoundError(StorageError):
-    """The bucket, directory or version does not exist."""
-
-
-class VersionExistsError(StorageError):
-    """Publishing would overwrite an existing version."""
-
-
-class InvalidURIError(StorageError):
-    """A model URI that is neither ``gs://bucket/prefix`` nor a local directory."""
+    status = 400
+    reason = "invalid_input"

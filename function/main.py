@@ -21,14 +21,14 @@ import functions_framework.aio  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
-from function import metrics_mode  # noqa: E402
-from function.app import build_app, log_startup_failure  # noqa: E402
 from function.config import Settings  # noqa: E402
+from function.observability import mode  # noqa: E402
+from function.startup import build_app, log_startup_failure  # noqa: E402
 
 try:
     _settings = Settings.from_env()
     # prometheus_client reads its mode when imported: decide it first.
-    metrics_mode.prepare(_settings.workers, _settings.metrics, _settings.metrics_port)
+    mode.prepare(_settings.workers, _settings.metrics, _settings.metrics_port)
     _app = build_app(_settings)
 except Exception as exc:
     log_startup_failure(exc)

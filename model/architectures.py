@@ -1,9 +1,12 @@
-"""The two model architectures. Both take [N, 784] float32 in 0..1 and output 10 softmax
-probabilities, so one input spec serves either."""
+"""The two model architectures. Both take the contract's input (float32 [N, 784] in 0..1,
+named ``image``) and give its output (10 softmax probabilities, named ``probabilities``),
+so one tensor spec serves either."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from function.contract.spec import SPEC
 
 ARCHS = ("mlp", "cnn")
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -33,12 +36,12 @@ def build_mlp(dropout: float) -> Any:
 
     return keras.Sequential(
         [
-            keras.Input(shape=(784,), name="image"),
+            _input(keras),
             layers.Dense(512, activation="relu"),
             layers.Dropout(dropout),
             layers.Dense(256, activation="relu"),
             layers.Dropout(dropout),
-            layers.Dense(10, activation="softmax", name="probabilities"),
+            _output(layers),
         ],
         name="mlp",
     )
@@ -63,12 +66,13 @@ def build_cnn(dropout: float) -> Any:
             layers.MaxPooling2D(padding="same"),
         ]
 
+    height, width = SPEC.input.image_shape
     return keras.Sequential(
         [
-            keras.Input(shape=(784,), name="image"),
-            layers.Reshape((14, 2, 14, 2)),
+            _input(keras),
+            layers.Reshape((height // 2, 2, width // 2, 2)),
             layers.Permute((1, 3, 2, 4)),
-            layers.Reshape((14, 14, 4)),
+            layers.Reshape((height // 2, width // 2, 4)),
             *conv(64),
             *conv(128),
             layers.Flatten(),
@@ -77,10 +81,20 @@ def build_cnn(dropout: float) -> Any:
             layers.BatchNormalization(),
             layers.ReLU(),
             layers.Dropout(dropout),
-            layers.Dense(10, activation="softmax", name="probabilities"),
+            _output(layers),
         ],
         name="cnn",
     )
+
+
+def _input(keras: Any) -> Any:
+    """The contract's input tensor: [N, 784] float32, named ``image``."""
+    return keras.Input(shape=(SPEC.input.features,), name=SPEC.input.name, dtype=SPEC.input.dtype)
+
+
+def _output(layers: Any) -> Any:
+    """The contract's output layer: 10 softmax probabilities, named ``probabilities``."""
+    return layers.Dense(SPEC.output.classes, activation="softmax", name=SPEC.output.name)
 
 
 def build(arch: str, dropout: float) -> Any:

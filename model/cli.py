@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from function.errors import DigitrunError, StorageError
+from function.contract.errors import StorageError
+from function.errors import DigitrunError
 from model.architectures import ARCHS
 
 EXIT_ERROR = 1
@@ -60,8 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line: train, evaluate, list."""
     parser = _Parser(prog="python -m model", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(sub.add_parser("train", help="train, track in MLflow, export, publish a version"))
+    _add_evaluate(sub.add_parser("evaluate", help="verify a published version and re-measure it"))
+    _add_list(sub.add_parser("list", help="the versions under a bucket prefix or directory"))
+    return parser
 
-    train = sub.add_parser("train", help="train, track in MLflow, export, publish a version")
+
+def _add_train(train: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--data",
         default=_env("MNIST_PATH"),
@@ -116,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         "[env DIGITRUN_PUBLISH_URI; default ./models]",
     )
 
-    evaluate = sub.add_parser("evaluate", help="verify a published version and re-measure it")
+
+def _add_evaluate(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("uri", help="gs://BUCKET/PREFIX/VERSION or a version directory")
     evaluate.add_argument(
         "--data",
@@ -124,14 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="MNIST .npz [env MNIST_PATH; default: Keras download]",
     )
 
-    listing = sub.add_parser("list", help="the versions under a bucket prefix or directory")
+
+def _add_list(listing: argparse.ArgumentParser) -> None:
     listing.add_argument(
         "uri",
         nargs="?",
         default=_env("DIGITRUN_PUBLISH_URI", "models"),
         help="gs://BUCKET/PREFIX or a directory [env DIGITRUN_PUBLISH_URI; default ./models]",
     )
-    return parser
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -150,14 +157,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         verbose=progress_verbosity(),
     )
     result = run(config)
-    metrics = result.manifest["metrics"]
+    metrics = result.manifest.metrics
     print(
         f"arch: {config.arch}  fit: {result.fit_seconds:.1f} s  "
-        f"test accuracy: {metrics['test_accuracy']:.4f}  test loss: {metrics['test_loss']:.4f}"
+        f"test accuracy: {metrics.test_accuracy:.4f}  test loss: {metrics.test_loss:.4f}"
     )
-    registered = result.manifest["mlflow"]["registered_model"]
+    registered = (result.manifest.mlflow or {}).get("registered_model")
     print(f"mlflow run: {result.run_id}  registered: {registered} v{result.registry_version}")
-    print(f"version: {result.manifest['version']}")
+    print(f"version: {result.manifest.version}")
     print(result.uri)
     return 0
 
@@ -186,8 +193,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         if info.manifest is None:
             print(f"{info.name:<27} {'-':<5} {'-':>8}  INCOMPLETE ({info.problem})")
         else:
-            accuracy = info.manifest["metrics"]["test_accuracy"]
-            print(f"{info.name:<27} {info.manifest['arch']:<5} {accuracy:>8.4f}  complete")
+            accuracy = info.manifest.metrics.test_accuracy
+            print(f"{info.name:<27} {info.manifest.arch:<5} {accuracy:>8.4f}  complete")
     return 0
 
 

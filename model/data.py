@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from function.contract.spec import SPEC
 from model.errors import DataError
 
 DATA_ENV = "MNIST_PATH"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-PIXELS = 28 * 28
 
 
 @dataclass(frozen=True)
@@ -76,20 +76,25 @@ def download_keras() -> dict[str, np.ndarray]:
 
 
 def check_layout(arrays: dict[str, np.ndarray], source: str) -> None:
-    """MNIST's shapes and dtypes: images [N, 28, 28] uint8, labels [N] in 0..9."""
+    """MNIST's shapes and dtypes (the spec's raw images): [N, 28, 28] uint8, labels [N] in
+    0..9."""
+    spec = SPEC.input
+    grid = spec.image_shape
+    raw = f"{spec.raw_dtype}[N,{grid[0]},{grid[1]}]"
+    last = SPEC.output.classes - 1
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
-            raise DataError(f"{source}: x_{split} is {x.dtype}{list(x.shape)}, not uint8[N,28,28]")
+        if x.ndim != 3 or x.shape[1:] != grid or x.dtype != np.dtype(spec.raw_dtype):
+            raise DataError(f"{source}: x_{split} is {x.dtype}{list(x.shape)}, not {raw}")
         if y.shape != (x.shape[0],):
             raise DataError(f"{source}: y_{split} has {y.shape[0]} labels for {x.shape[0]} images")
-        if y.size and (y.min() < 0 or y.max() > 9):
-            raise DataError(f"{source}: y_{split} holds labels outside 0..9")
+        if y.size and (y.min() < 0 or y.max() > last):
+            raise DataError(f"{source}: y_{split} holds labels outside 0..{last}")
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 [N, 28, 28] → float32 [N, 784] scaled to 0..1 (the manifest's input spec)."""
-    return (images.reshape(len(images), PIXELS).astype(np.float32) / 255.0).astype(np.float32)
+    """uint8 [N, 28, 28] → float32 [N, 784] in 0..1: the contract's one scaling."""
+    return SPEC.input.scale(images)
 
 
 def load_mnist(path: str | Path | None = None) -> Dataset:
@@ -114,5 +119,5 @@ def load_mnist(path: str | Path | None = None) -> Dataset:
 
 def class_prior(labels: np.ndarray) -> list[float]:
     """The share of each digit 0..9 among ``labels``."""
-    counts = np.bincount(labels, minlength=10).astype(np.float64)
+    counts = np.bincount(labels, minlength=SPEC.output.classes).astype(np.float64)
     return (counts / max(counts.sum(), 1.0)).round(6).tolist()

@@ -1,4 +1,5 @@
-"""Typed errors of the training job (the contract's own errors live in function.errors)."""
+"""Typed errors of the training job (the contract's own errors live in
+function.contract.errors)."""
 
 from __future__ import annotations
 

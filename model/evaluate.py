@@ -7,9 +7,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from function.artifact import SERVED_FILE
-from function.inference import LiteRTModel
-from function.storage import fetch_version
+from function.contract.manifest import SERVED_FILE
+from function.contract.storage import fetch_version
+from function.runtime.litert import LiteRTModel
 from model.data import load_mnist
 from model.errors import EvaluationError
 from model.evaluation import accuracy
@@ -33,19 +33,20 @@ def evaluate_version(uri: str, data_path: str | None) -> EvaluationReport:
     data = load_mnist(data_path)
     with tempfile.TemporaryDirectory(prefix="digitrun-eval-") as tmp:
         manifest = fetch_version(uri, Path(tmp))
-        expected = manifest["dataset"]["sha256"]
+        expected = manifest.dataset.sha256
         for key in ("x_test", "y_test"):
             if expected.get(key) != data.sha256[key]:
                 raise EvaluationError(
                     f"{key} of {data.source} differs from the data the version was measured on"
                 )
-        probabilities = LiteRTModel(Path(tmp) / SERVED_FILE).predict_many(data.x_test)
+        model = LiteRTModel(Path(tmp) / SERVED_FILE, manifest.spec)
+        probabilities = model.predict_many(data.x_test)
     measured = accuracy(data.y_test, probabilities.argmax(axis=1))
-    recorded = float(manifest["metrics"]["test_accuracy"])
+    recorded = manifest.metrics.test_accuracy
     if abs(measured - recorded) > ACCURACY_TOLERANCE:
         raise EvaluationError(
-            f"{manifest['version']}: LiteRT accuracy {measured:.6f} != manifest {recorded:.6f}"
+            f"{manifest.version}: LiteRT accuracy {measured:.6f} != manifest {recorded:.6f}"
         )
     return EvaluationReport(
-        manifest["version"], len(manifest["files"]), len(data.y_test), measured, recorded
+        manifest.version, len(manifest.files), len(data.y_test), measured, recorded
     )

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-NUM_CLASSES = 10
+from function.contract.spec import SPEC
+
+NUM_CLASSES = SPEC.output.classes
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from function.artifact import SERVED_FILE, SOURCE_FILE
-from function.inference import LiteRTModel
+from function.contract.manifest import SERVED_FILE, SOURCE_FILE
+from function.runtime.litert import LiteRTModel
 from model.errors import ParityError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Building a version's ``manifest.json`` from what a training run produced."""
+"""Building a version's manifest (:class:`function.contract.manifest.Manifest`) from what a
+training run produced."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from function.artifact import (
-    IMAGE_PIXELS,
-    MODEL_NAME,
-    NUM_CLASSES,
-    SCHEMA_VERSION,
-    SERVED_FILE,
-    describe_files,
+from function.contract.checksums import describe_files
+from function.contract.manifest import (
+    DatasetInfo,
+    Manifest,
+    Metrics,
+    file_entries,
     make_version_id,
 )
+from function.contract.spec import SPEC
 from model.data import Dataset, class_prior
 
 FRAMEWORKS = ("tensorflow-cpu", "keras", "ai-edge-litert", "numpy", "mlflow")
@@ -68,42 +69,32 @@ def build_manifest(
     mlflow_info: dict[str, Any],
     git: str | None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Manifest:
     """The manifest of the version whose ``files`` sit in ``directory``."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     table = describe_files(directory, files)
-    return {
-        "schema": SCHEMA_VERSION,
-        "name": MODEL_NAME,
-        "version": make_version_id(table, moment),
-        "created_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "git_commit": git,
-        "arch": arch,
-        "hyperparameters": hyperparameters,
-        "dataset": {
-            "source": data.source,
-            "fingerprint": data.fingerprint,
-            "sha256": data.sha256,
-            "train_examples": len(data.y_train),
-            "test_examples": len(data.y_test),
-        },
-        "metrics": {
-            "test_accuracy": summary["accuracy"],
-            "test_loss": summary["loss"],
-            "per_class": summary["per_class"],
-        },
-        "class_prior": class_prior(data.y_train),
-        "input": {
-            "name": "image",
-            "shape": [None, IMAGE_PIXELS],
-            "dtype": "float32",
-            "range": [0.0, 1.0],
-            "layout": "28x28 grayscale, row-major, white ink on black, scaled 0..1",
-        },
-        "output": {"name": "probabilities", "shape": [None, NUM_CLASSES], "dtype": "float32"},
-        "runtime": {"file": SERVED_FILE, "engine": "litert"},
-        "parity": parity,
-        "files": table,
-        "frameworks": framework_versions(),
-        "mlflow": mlflow_info,
-    }
+    return Manifest(
+        version=make_version_id(table, moment),
+        created_at=moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        git_commit=git,
+        arch=arch,
+        hyperparameters=hyperparameters,
+        dataset=DatasetInfo(
+            source=data.source,
+            fingerprint=data.fingerprint,
+            sha256=data.sha256,
+            train_examples=len(data.y_train),
+            test_examples=len(data.y_test),
+        ),
+        metrics=Metrics(
+            test_accuracy=summary["accuracy"],
+            test_loss=summary["loss"],
+            per_class=summary["per_class"],
+        ),
+        class_prior=tuple(class_prior(data.y_train)),
+        spec=SPEC,
+        parity=parity,
+        files=file_entries(table),
+        frameworks=framework_versions(),
+        mlflow=mlflow_info,
+    )

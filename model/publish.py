@@ -6,14 +6,14 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from function.artifact import MANIFEST_NAME, dump_manifest, is_version_id, verify_directory
-from function.errors import ArtifactError, VersionExistsError
-from function.storage import Store, open_store, read_manifest
+from function.contract.checksums import verify_directory
+from function.contract.errors import ArtifactError, VersionExistsError
+from function.contract.manifest import MANIFEST_NAME, Manifest, is_version_id
+from function.contract.storage import Store, open_store, read_manifest
 
 
-def publish_version(directory: Path, manifest: dict[str, Any], base_uri: str) -> str:
+def publish_version(directory: Path, manifest: Manifest, base_uri: str) -> str:
     """Upload the version in ``directory`` to ``base_uri/<version>/``; its URI.
 
     Every file is checked against the manifest first; the manifest goes up last, so a
@@ -22,15 +22,15 @@ def publish_version(directory: Path, manifest: dict[str, Any], base_uri: str) ->
     verify_directory(directory, manifest)
     base = open_store(base_uri)
     base.check()
-    version = manifest["version"]
+    version = manifest.version
     if base.exists(version):
         raise VersionExistsError(f"{base.uri}/{version} already exists; refusing to overwrite")
     target = base.sub(version)
-    for name in sorted(manifest["files"]):
+    for name in sorted(manifest.files):
         target.upload(directory / name, name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / MANIFEST_NAME
-        path.write_bytes(dump_manifest(manifest))
+        path.write_bytes(manifest.dump())
         target.upload(path, MANIFEST_NAME)
     return target.uri
 
@@ -41,7 +41,7 @@ class VersionInfo:
 
     name: str
     uri: str
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     problem: str | None = None
 
     @property

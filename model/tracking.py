@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from function.artifact import MODEL_NAME
+from function.contract.manifest import MODEL_NAME
 from model.errors import TrackingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from function.storage import open_store
+from function.contract.manifest import Manifest
+from function.contract.storage import open_store
 from model import architectures, tracking
 from model.data import Dataset, load_mnist
 from model.evaluation import summarize
@@ -62,7 +63,7 @@ class TrainResult:
     """What a run produced."""
 
     uri: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     run_id: str
     registry_version: str
     fit_seconds: float
@@ -143,46 +144,63 @@ def run(config: TrainConfig) -> TrainResult:
         summary = summarize(data.y_test, keras_probs)
         tracking.log_evaluation(summary, f"{config.arch} — test accuracy {summary['accuracy']:.4f}")
         log.info("test accuracy %.4f, loss %.4f", summary["accuracy"], summary["loss"])
-
-        with tempfile.TemporaryDirectory(prefix="digitrun-version-") as tmp:
-            staging = Path(tmp)
-            export_keras(model, staging)
-            tflite = export_litert(model, staging)
-            parity = check_parity(keras_probs, tflite, data.x_test)
-            mlflow.log_metrics(
-                {
-                    "parity_max_abs_diff": parity.max_abs_diff,
-                    "parity_argmax_mismatches": parity.argmax_mismatches,
-                }
-            )
-            registry_version = tracking.log_and_register(
-                model, data.x_test[:5], keras_probs[:5].astype(np.float32)
-            )
-            manifest = build_manifest(
-                directory=staging,
-                files=[p.name for p in staging.iterdir()],
-                arch=config.arch,
-                hyperparameters=hp,
-                data=data,
-                summary=summary,
-                parity=parity.as_dict(),
-                mlflow_info={
-                    "run_id": run_id,
-                    "experiment_id": active.info.experiment_id,
-                    "tracking_uri": mlflow.get_tracking_uri(),
-                    "registered_model": tracking.MODEL_NAME,
-                    "registered_version": registry_version,
-                },
-                git=git_commit(tracking.PROJECT_ROOT),
-            )
-            mlflow.log_dict(manifest, "manifest.json")
-            try:
-                uri = publish_version(staging, manifest, config.publish)
-            except Exception:
-                tracking.unregister(registry_version)
-                raise
-        tracking.record_publication(registry_version, manifest["version"], uri)
+        uri, manifest, registry_version = export_and_publish(
+            model, keras_probs, summary, data, config, active.info
+        )
     return TrainResult(uri, manifest, run_id, registry_version, fit_seconds)
+
+
+def export_and_publish(
+    model: Any,
+    keras_probs: np.ndarray,
+    summary: dict[str, Any],
+    data: Dataset,
+    config: TrainConfig,
+    run_info: Any,
+) -> tuple[str, Manifest, str]:
+    """Export both formats, check parity, register in MLflow and publish the version;
+    (its URI, its manifest, the registry version). A failed publication is unregistered."""
+    import mlflow  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="digitrun-version-") as tmp:
+        staging = Path(tmp)
+        export_keras(model, staging)
+        tflite = export_litert(model, staging)
+        parity = check_parity(keras_probs, tflite, data.x_test)
+        mlflow.log_metrics(
+            {
+                "parity_max_abs_diff": parity.max_abs_diff,
+                "parity_argmax_mismatches": parity.argmax_mismatches,
+            }
+        )
+        registry_version = tracking.log_and_register(
+            model, data.x_test[:5], keras_probs[:5].astype(np.float32)
+        )
+        manifest = build_manifest(
+            directory=staging,
+            files=[p.name for p in staging.iterdir()],
+            arch=config.arch,
+            hyperparameters=config.resolved(),
+            data=data,
+            summary=summary,
+            parity=parity.as_dict(),
+            mlflow_info={
+                "run_id": run_info.run_id,
+                "experiment_id": run_info.experiment_id,
+                "tracking_uri": mlflow.get_tracking_uri(),
+                "registered_model": tracking.MODEL_NAME,
+                "registered_version": registry_version,
+            },
+            git=git_commit(tracking.PROJECT_ROOT),
+        )
+        mlflow.log_dict(manifest.as_dict(), "manifest.json")
+        try:
+            uri = publish_version(staging, manifest, config.publish)
+        except Exception:
+            tracking.unregister(registry_version)
+            raise
+    tracking.record_publication(registry_version, manifest.version, uri)
+    return uri, manifest, registry_version
 
 
 def progress_verbosity() -> int:

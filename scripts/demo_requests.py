@@ -17,6 +17,9 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from function.contract.spec import PREDICTION_OUTPUT, SPEC
+from scripts.v2_client import binary_request, read_outputs
+
 Digit = tuple[np.ndarray, int]  # uint8 28x28, label
 
 
@@ -43,7 +46,7 @@ def png(image: np.ndarray) -> bytes:
 def via_predict_json(base: str, image: np.ndarray) -> int:
     _, body = post(
         f"{base}/predict",
-        json.dumps({"image": (image / 255).ravel().tolist()}).encode(),
+        json.dumps({"image": SPEC.input.scale(image).ravel().tolist()}).encode(),
         "application/json",
     )
     return json.loads(body)["prediction"]
@@ -66,13 +69,13 @@ def via_v2_json(base: str, image: np.ndarray) -> int:
     payload = {
         "inputs": [
             {
-                "name": "image",
-                "shape": [1, 28, 28],
+                "name": SPEC.input.name,
+                "shape": [1, *SPEC.input.image_shape],
                 "datatype": "UINT8",
                 "data": image.ravel().tolist(),
             }
         ],
-        "outputs": [{"name": "prediction"}],
+        "outputs": [{"name": PREDICTION_OUTPUT}],
     }
     _, body = post(
         f"{base}/v2/models/mnist/infer", json.dumps(payload).encode(), "application/json"
@@ -81,28 +84,12 @@ def via_v2_json(base: str, image: np.ndarray) -> int:
 
 
 def via_v2_binary(base: str, image: np.ndarray) -> int:
-    tensor = (image / 255).astype(np.float32).reshape(1, 784)
-    header = json.dumps(
-        {
-            "inputs": [
-                {
-                    "name": "image",
-                    "shape": [1, 784],
-                    "datatype": "FP32",
-                    "parameters": {"binary_data_size": tensor.nbytes},
-                }
-            ],
-            "outputs": [{"name": "probabilities", "parameters": {"binary_data": True}}],
-        }
-    ).encode()
-    headers, body = post(
-        f"{base}/v2/models/mnist/infer",
-        header + tensor.tobytes(),
-        "application/octet-stream",
-        {"Inference-Header-Content-Length": str(len(header))},
-    )
-    length = int({k.lower(): v for k, v in headers.items()}["inference-header-content-length"])
-    return int(np.argmax(np.frombuffer(body[length:], dtype=np.float32)))
+    tensor = SPEC.input.scale(image)
+    outputs = [{"name": SPEC.output.name, "parameters": {"binary_data": True}}]
+    body, headers = binary_request(tensor, "FP32", outputs)
+    content_type = headers.pop("Content-Type")
+    answer_headers, answer = post(f"{base}/v2/models/mnist/infer", body, content_type, headers)
+    return int(np.argmax(read_outputs(answer, answer_headers)[SPEC.output.name]))
 
 
 PROTOCOLS: dict[str, Callable[[str, np.ndarray], int]] = {

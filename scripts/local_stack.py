@@ -1,9 +1,11 @@
-"""Processes of the local stack: the GCS emulator (and, later, the function), each started
-as a child process, waited for with a bounded timeout, and stopped on exit."""
+"""Processes of the local stack, shared by ``make run``, the tests and the benchmark: the
+GCS emulator and the function (or any server), each started as a child process, waited for
+with a bounded timeout, and stopped on exit. One ``free_port``, one server launcher."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -16,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+READY_PATH = "/v2/health/ready"
+STOP_TIMEOUT = 15.0
 
 
 def free_port() -> int:
@@ -38,7 +42,7 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
-def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+def stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM, then SIGKILL after ``timeout`` seconds."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -129,14 +133,105 @@ def wait_http(
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f} s")
 
 
+class ServerProcess:
+    """One server process on 127.0.0.1:``port``: started at once, its output in
+    ``log_path`` (discarded when None, this terminal when ``inherit``), stopped by SIGTERM."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        port: int,
+        log_path: Path | None = None,
+        inherit: bool = False,
+        cpu: str | None = None,
+    ) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb") if log_path is not None else None
+        output = None if inherit else (self._log or subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["taskset", "-c", cpu, *argv] if cpu is not None else argv,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=None if inherit else subprocess.STDOUT,
+            # A pinned benchmark server runs in its own session: the terminal's Ctrl-C
+            # reaches only the benchmark, which then stops the server itself.
+            start_new_session=cpu is not None,
+        )
+
+    def wait_ready(
+        self,
+        timeout: float,
+        path: str = READY_PATH,
+        method: str = "GET",
+        body: bytes | None = None,
+    ) -> float:
+        """Seconds until ``path`` answered 200; RuntimeError (with the log) on exit or timeout."""
+        started = time.monotonic()
+        try:
+            wait_http(f"{self.url}{path}", timeout, method, body, self.process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
+        return time.monotonic() - started
+
+    def wait_exit(self, timeout: float = STOP_TIMEOUT) -> int:
+        """The exit code, once the process has ended by itself."""
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._close_log()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM (SIGKILL after ``timeout``); the exit code."""
+        stop(self.process, timeout)
+        self._close_log()
+        return self.process.returncode
+
+    def log(self) -> str:
+        """Everything the process wrote so far (empty when its output is not kept)."""
+        if self.log_path is None:
+            return ""
+        if self._log is not None and not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def json_lines(self) -> list[dict]:
+        """The JSON objects in the log (other lines, e.g. gunicorn's, are skipped)."""
+        lines = []
+        for line in self.log().splitlines():
+            if line.startswith("{"):
+                with contextlib.suppress(json.JSONDecodeError):
+                    lines.append(json.loads(line))
+        return lines
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+
+
+def start_function(
+    env: dict[str, str],
+    port: int | None = None,
+    log_path: Path | None = None,
+    inherit: bool = False,
+    cpu: str | None = None,
+) -> ServerProcess:
+    """The function's container command (Dockerfile CMD) as a plain process on
+    ``port`` (a free one when None); wait for it with :meth:`ServerProcess.wait_ready`."""
+    port = port or free_port()
+    return ServerProcess(function_command(port), env, port, log_path, inherit, cpu)
+
+
 @contextlib.contextmanager
 def function_server(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[str]:
     """The function serving on ``port`` (logs on this terminal); yields its base URL once
     ``/v2/health/ready`` answers 200."""
-    process = subprocess.Popen(function_command(port), cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
+    server = start_function(env, port, inherit=True)
     try:
-        wait_http(f"{url}/v2/health/ready", timeout, process=process)
-        yield url
+        server.wait_ready(timeout)
+        yield server.url
     finally:
-        stop(process)
+        server.stop()

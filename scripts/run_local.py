@@ -72,7 +72,7 @@ def model_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def published_version(arch: str, base: str) -> str | None:
     """The newest complete version of ``arch`` under ``base``, if any."""
     for info in list_versions(base):
-        if info.manifest and info.manifest["arch"] == arch:
+        if info.manifest and info.manifest.arch == arch:
             return info.uri
     return None
 

@@ -4,7 +4,6 @@ trained + published model version reused by the training and serving tests."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,8 +11,18 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts.local_stack import ROOT
+
 BUCKET = "digitrun-test"
+# A test that asks for one of these trains a model or starts a server: it is marked slow,
+# and `make test-fast` (pytest -m "not slow") leaves it out.
+SLOW_FIXTURES = frozenset({"published_version", "start_server", "server", "emulator"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +42,6 @@ def mnist(mnist_path: str):
     from model.data import load_mnist
 
     return load_mnist(mnist_path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from tests.conftest import BUCKET, run_cli
+
+pytestmark = pytest.mark.slow  # trains models
 
 
 def test_train_publish_evaluate(emulator, mnist_path, tmp_path):

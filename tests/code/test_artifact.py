@@ -7,14 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from function.artifact import (
-    describe_files,
-    is_version_id,
-    make_version_id,
-    parse_manifest,
-    verify_directory,
-)
-from function.errors import ChecksumMismatchError, ManifestError
+from function.contract.checksums import describe_files, verify_directory
+from function.contract.errors import ChecksumMismatchError, ManifestError
+from function.contract.manifest import Manifest, is_version_id, make_version_id
+from function.contract.spec import SPEC
 
 
 @pytest.fixture
@@ -25,6 +21,7 @@ def version_dir(tmp_path):
 
 
 def minimal_manifest(files):
+    """The smallest valid manifest (the JSON form, as manifest.json holds it)."""
     return {
         "schema": 1,
         "name": "digitrun-mnist",
@@ -32,14 +29,23 @@ def minimal_manifest(files):
         "created_at": "2026-01-01T00:00:00Z",
         "arch": "mlp",
         "hyperparameters": {},
-        "dataset": {},
+        "dataset": DATASET,
         "metrics": {"test_accuracy": 0.9},
         "class_prior": [0.1] * 10,
-        "input": {},
-        "output": {},
+        "input": SPEC.input.as_dict(),
+        "output": SPEC.output.as_dict(),
         "files": files,
         "frameworks": {},
     }
+
+
+DATASET = {
+    "source": "test",
+    "fingerprint": "0" * 64,
+    "sha256": {},
+    "train_examples": 0,
+    "test_examples": 0,
+}
 
 
 def test_version_ids_sort_by_time_and_name_content(version_dir):
@@ -65,7 +71,7 @@ def test_describe_files_records_size_and_sha256(version_dir):
 
 def test_manifest_round_trip_and_verification(version_dir):
     manifest = minimal_manifest(describe_files(version_dir, ["model.tflite", "model.keras"]))
-    parsed = parse_manifest(json.dumps(manifest).encode())
+    parsed = Manifest.parse(json.dumps(manifest).encode())
     verify_directory(version_dir, parsed)
 
 
@@ -80,7 +86,7 @@ def test_verification_catches_tampering(version_dir, change):
     else:
         target.unlink()
     with pytest.raises(ChecksumMismatchError, match=r"model\.tflite"):
-        verify_directory(version_dir, manifest)
+        verify_directory(version_dir, Manifest.from_dict(manifest))
 
 
 @pytest.mark.parametrize(
@@ -98,9 +104,9 @@ def test_invalid_manifests_are_refused(version_dir, mutate, message):
     manifest = minimal_manifest(describe_files(version_dir, ["model.tflite"]))
     mutate(manifest)
     with pytest.raises(ManifestError, match=message):
-        parse_manifest(json.dumps(manifest).encode())
+        Manifest.parse(json.dumps(manifest).encode())
 
 
 def test_not_json_is_refused():
     with pytest.raises(ManifestError, match="not valid JSON"):
-        parse_manifest(b"{nope")
+        Manifest.parse(b"{nope")

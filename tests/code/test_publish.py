@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-import socket
 
 import pytest
 
-from function.artifact import MANIFEST_NAME, describe_files, make_version_id
-from function.errors import (
+from function.contract.checksums import describe_files
+from function.contract.errors import (
     ChecksumMismatchError,
     InvalidURIError,
     LocationNotFoundError,
@@ -17,8 +17,11 @@ from function.errors import (
     StorageUnavailableError,
     VersionExistsError,
 )
-from function.storage import fetch_version, open_store
+from function.contract.manifest import MANIFEST_NAME, Manifest, file_entries, make_version_id
+from function.contract.spec import SPEC
+from function.contract.storage import fetch_version, open_store
 from model.publish import list_versions, publish_version
+from scripts.local_stack import free_port
 from tests.conftest import BUCKET
 
 
@@ -30,25 +33,33 @@ def staged(tmp_path):
     (staging / "model.tflite").write_bytes(b"\x00flatbuffer" * 100)
     (staging / "model.keras").write_bytes(b"keras" * 50)
     files = describe_files(staging, ["model.tflite", "model.keras"])
-    manifest = {
-        "schema": 1,
-        "name": "digitrun-mnist",
-        "version": make_version_id(files),
-        "created_at": "2026-01-01T00:00:00Z",
-        "arch": "mlp",
-        "hyperparameters": {},
-        "dataset": {},
-        "metrics": {"test_accuracy": 0.98},
-        "class_prior": [0.1] * 10,
-        "input": {},
-        "output": {},
-        "files": files,
-        "frameworks": {},
-    }
+    manifest = Manifest.from_dict(
+        {
+            "schema": 1,
+            "name": "digitrun-mnist",
+            "version": make_version_id(files),
+            "created_at": "2026-01-01T00:00:00Z",
+            "arch": "mlp",
+            "hyperparameters": {},
+            "dataset": {
+                "source": "test",
+                "fingerprint": "0" * 64,
+                "sha256": {},
+                "train_examples": 0,
+                "test_examples": 0,
+            },
+            "metrics": {"test_accuracy": 0.98},
+            "class_prior": [0.1] * 10,
+            "input": SPEC.input.as_dict(),
+            "output": SPEC.output.as_dict(),
+            "files": files,
+            "frameworks": {},
+        }
+    )
     return staging, manifest
 
 
-@pytest.fixture(params=["dir", "file-uri", "gcs"])
+@pytest.fixture(params=["dir", "file-uri", pytest.param("gcs", marks=pytest.mark.slow)])
 def base_uri(request, tmp_path):
     if request.param == "gcs":
         request.getfixturevalue("emulator")
@@ -61,21 +72,22 @@ def base_uri(request, tmp_path):
 def test_publish_fetch_and_list(staged, base_uri, tmp_path):
     staging, manifest = staged
     uri = publish_version(staging, manifest, base_uri)
-    assert uri.endswith("/" + manifest["version"])
+    assert uri.endswith("/" + manifest.version)
     fetched = fetch_version(uri, tmp_path / "fetched")
     assert fetched == manifest
     assert (tmp_path / "fetched" / "model.tflite").read_bytes() == (
         staging / "model.tflite"
     ).read_bytes()
     [info] = list_versions(base_uri)
-    assert info.complete and info.name == manifest["version"]
+    assert info.complete and info.name == manifest.version
 
 
 def test_never_overwrites(staged, base_uri):
     staging, manifest = staged
     publish_version(staging, manifest, base_uri)
     (staging / "model.tflite").write_bytes(b"changed")
-    manifest["files"] = describe_files(staging, ["model.tflite", "model.keras"])
+    files = describe_files(staging, ["model.tflite", "model.keras"])
+    manifest = dataclasses.replace(manifest, files=file_entries(files))
     with pytest.raises(VersionExistsError, match="refusing to overwrite"):
         publish_version(staging, manifest, base_uri)
 
@@ -106,11 +118,11 @@ def test_manifest_is_written_last(staged, base_uri, monkeypatch):
 
 def test_list_is_newest_first(staged, base_uri):
     staging, manifest = staged
-    older = dict(manifest, version="20250101T000000Z-00000000")
+    older = dataclasses.replace(manifest, version="20250101T000000Z-00000000")
     publish_version(staging, older, base_uri)
     publish_version(staging, manifest, base_uri)
     names = [info.name for info in list_versions(base_uri)]
-    assert names == [manifest["version"], older["version"]]
+    assert names == [manifest.version, older.version]
 
 
 def test_refuses_files_that_differ_from_the_manifest(staged, base_uri):
@@ -123,7 +135,7 @@ def test_refuses_files_that_differ_from_the_manifest(staged, base_uri):
 def test_fetch_detects_a_corrupted_object(staged, tmp_path):
     staging, manifest = staged
     uri = publish_version(staging, manifest, str(tmp_path / "models"))
-    (tmp_path / "models" / manifest["version"] / "model.tflite").write_bytes(b"corrupt")
+    (tmp_path / "models" / manifest.version / "model.tflite").write_bytes(b"corrupt")
     with pytest.raises(ChecksumMismatchError, match=r"model\.tflite"):
         fetch_version(uri, tmp_path / "fetched")
 
@@ -136,9 +148,7 @@ def test_unknown_bucket(emulator, staged):
 
 def test_unreachable_storage(staged, monkeypatch):
     staging, manifest = staged
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("STORAGE_TIMEOUT_SECONDS", "1")
     with pytest.raises(StorageUnavailableError, match="cannot reach"):
@@ -154,8 +164,8 @@ def test_invalid_uris(uri):
 def test_local_files_are_readable_by_others(staged, tmp_path):
     staging, manifest = staged
     uri = publish_version(staging, manifest, str(tmp_path / "models"))
-    mode = (tmp_path / "models" / manifest["version"] / "model.tflite").stat().st_mode
+    mode = (tmp_path / "models" / manifest.version / "model.tflite").stat().st_mode
     assert mode & 0o044 == 0o044
-    saved = json.loads((tmp_path / "models" / manifest["version"] / MANIFEST_NAME).read_text())
-    assert saved == manifest
+    saved = json.loads((tmp_path / "models" / manifest.version / MANIFEST_NAME).read_text())
+    assert saved == manifest.as_dict()
     shutil.rmtree(uri)

@@ -1,5 +1,5 @@
 """The request path in-process: states a healthy server never shows (a worker without a
-model, a handler bug), the routing table against the OpenAPI document, settings, traces."""
+model, a handler bug), the routing table against the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from starlette.requests import Request
 
-from function import logs
-from function.app import App, build_app
-from function.config import ConfigError, Settings
-from function.http_errors import ErrorStyle
-from function.openapi import document
-from function.routes import Route, routing_table
-from tests.conftest import ROOT
+from function.config import Settings
+from function.observability import logs
+from function.protocols.openapi import document
+from function.startup import build_app
+from function.web.app import App
+from function.web.errors import ErrorStyle
+from function.web.routes import Route, routing_table
+from scripts.local_stack import ROOT
 
 pytestmark = pytest.mark.slow  # builds the app around the trained test model
 
@@ -60,7 +61,7 @@ def test_a_worker_that_cannot_open_the_model_exits(published_version, tmp_path):
     script = f"""
 import os, shutil, sys
 sys.path.insert(0, {str(ROOT)!r})
-from function.service import load_model
+from function.runtime.served import load_model
 served = load_model({str(published_version)!r})
 os.remove(served.path)  # what the worker opens after the fork is gone
 pid = os.fork()
@@ -116,12 +117,10 @@ def test_client_disconnect_while_reading_is_quiet(app, captured):
 
 def test_routing_table_and_openapi_document_agree(app):
     """Every (path, method) of the table is in the document, and nothing else is."""
-    table = {
-        (route.path, method.lower())
-        for route in routing_table(app.ctx, "test")
-        for method in route.handlers
-    }
-    doc = document("test", app.ctx.model.version)
+    routes = routing_table(app.ctx, "test")
+    table = {(route.path, method.lower()) for route in routes for method in route.handlers}
+    rows = [(route.path, route.name, tuple(route.handlers)) for route in routes]
+    doc = document(rows, "test", app.ctx.model.version, app.ctx.model.spec)
     documented = {
         (path, method)
         for path, item in doc["paths"].items()
@@ -159,61 +158,6 @@ def test_route_names_are_a_fixed_set(app):
     assert app.router.fallback("/anything/at/all").name == "unknown"
     assert app.router.fallback("/v2/models/x").name == "unknown"
     assert app.router.fallback("/predict/").name == "predict"
-
-
-def test_settings_defaults_and_errors():
-    settings = Settings.from_env({"MODEL_URI": "gs://b/v"})
-    assert settings.max_body_bytes == 4 * 1024 * 1024
-    assert settings.max_batch == 1024
-    assert settings.log_requests is False
-    assert settings.log_level == "INFO"
-    full = Settings.from_env(
-        {
-            "MODEL_URI": "/m",
-            "MAX_BODY_BYTES": "100",
-            "MAX_BATCH": "8",
-            "LOG_LEVEL": "debug",
-            "LOG_REQUESTS": "TRUE",
-            "SLOW_REQUEST_SECONDS": "0.25",
-            "GOOGLE_CLOUD_PROJECT": "p",
-        }
-    )
-    assert (full.max_body_bytes, full.max_batch, full.log_level) == (100, 8, "DEBUG")
-    assert (full.log_requests, full.slow_request_seconds, full.project) == (True, 0.25, "p")
-    for env in (
-        {},
-        {"MODEL_URI": "x", "LOG_LEVEL": "LOUD"},
-        {"MODEL_URI": "x", "SLOW_REQUEST_SECONDS": "-1"},
-        {"MODEL_URI": "x", "SLOW_REQUEST_SECONDS": "nan"},
-    ):
-        with pytest.raises(ConfigError):
-            Settings.from_env(env)
-
-
-@pytest.mark.parametrize(
-    ("headers", "project", "expected"),
-    [
-        ({}, "p", {}),
-        ({"x-cloud-trace-context": "t1"}, "", {logs.TRACE_FIELD: "t1"}),
-        (
-            {"x-cloud-trace-context": "t1/22;o=1"},
-            "p",
-            {
-                logs.TRACE_FIELD: "projects/p/traces/t1",
-                logs.SPAN_FIELD: "22",
-                logs.SAMPLED_FIELD: True,
-            },
-        ),
-        (
-            {"traceparent": "00-abc-def-00"},
-            "",
-            {logs.TRACE_FIELD: "abc", logs.SPAN_FIELD: "def", logs.SAMPLED_FIELD: False},
-        ),
-        ({"traceparent": "garbage"}, "p", {}),
-    ],
-)
-def test_trace_fields(headers, project, expected):
-    assert logs.trace_fields(headers, project) == expected
 
 
 def test_model_files_other_than_the_served_one_are_dropped(app):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
+from scripts.local_stack import ROOT, free_port
 
 DOCKERFILE = ROOT / "Dockerfile"
 

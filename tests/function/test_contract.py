@@ -154,6 +154,39 @@ def test_tfserving_status_and_metadata(server, http, manifest, conforms):
     assert [d["size"] for d in signature["inputs"]["image"]["tensor_shape"]["dim"]] == ["-1", "784"]
 
 
+def test_metadata_answers_equal_the_manifests_tensor_spec(server, http, manifest):
+    """V2 and TF Serving describe the tensors exactly as the published manifest does."""
+    dtypes = {"float32": ("FP32", "DT_FLOAT")}
+    spec_in, spec_out = manifest["input"], manifest["output"]
+
+    def dims(shape):
+        return [-1 if d is None else d for d in shape]
+
+    v2 = http.get(f"{server.url}/v2/models/mnist", timeout=5).json()
+    assert v2["inputs"] == [
+        {
+            "name": spec_in["name"],
+            "datatype": dtypes[spec_in["dtype"]][0],
+            "shape": dims(spec_in["shape"]),
+        }
+    ]
+    probabilities = {
+        "name": spec_out["name"],
+        "datatype": dtypes[spec_out["dtype"]][0],
+        "shape": dims(spec_out["shape"]),
+    }
+    assert v2["outputs"][0] == probabilities
+    assert v2["outputs"][1] == {"name": "prediction", "datatype": "INT64", "shape": [-1]}
+
+    tf = http.get(f"{server.url}/v1/models/mnist/metadata", timeout=5).json()
+    signature = tf["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    for tensors, entry in ((signature["inputs"], spec_in), (signature["outputs"], spec_out)):
+        assert list(tensors) == [entry["name"]]
+        tensor = tensors[entry["name"]]
+        assert tensor["dtype"] == dtypes[entry["dtype"]][1]
+        assert [int(d["size"]) for d in tensor["tensor_shape"]["dim"]] == dims(entry["shape"])
+
+
 def test_v2_server_and_health(server, http, conforms):
     meta = http.get(f"{server.url}/v2", timeout=5)
     conforms("/v2", "GET", meta)

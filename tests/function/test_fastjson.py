@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from function.fastjson import parse_images
+from function.inputs.fastjson import parse_images
 
 
 def image(seed: int = 0) -> list[float]:

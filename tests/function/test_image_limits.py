@@ -10,7 +10,7 @@ import numpy as np
 import requests
 from PIL import Image
 
-from function.images import MAX_ENCODED_IMAGES, MAX_PIXELS, image_to_pixels
+from function.inputs.images import MAX_ENCODED_IMAGES, MAX_PIXELS, image_to_pixels
 
 
 def png(array: np.ndarray) -> bytes:

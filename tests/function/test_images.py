@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from function.http_errors import InvalidInputError
-from function.images import image_to_pixels, mnist_layout
+from function.inputs.errors import InvalidInputError
+from function.inputs.images import image_to_pixels, mnist_layout
 from tests.function.helpers import as_photo, encode, to_u8
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from function.artifact import MANIFEST_NAME, describe_files
-from tests.conftest import BUCKET, free_port
+from function.contract.checksums import describe_files
+from function.contract.manifest import MANIFEST_NAME
+from scripts.local_stack import free_port
+from tests.conftest import BUCKET
 
 pytestmark = pytest.mark.slow
 

@@ -8,6 +8,8 @@ import pytest
 from model import architectures
 from model.training import compile_model, seed_everything
 
+pytestmark = pytest.mark.slow  # trains models
+
 
 @pytest.mark.parametrize("arch", architectures.ARCHS)
 def test_builds_and_trains_a_step(arch, mnist):

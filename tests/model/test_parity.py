@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from function.inference import LiteRTModel
+from function.runtime.litert import LiteRTModel
 from model.errors import ParityError
 from model.export import PARITY_TOLERANCE, check_parity, export_keras, export_litert
 from model.training import compile_model, seed_everything
+
+pytestmark = pytest.mark.slow  # trains models
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from function.artifact import MODEL_NAME
+from function.contract.manifest import MODEL_NAME
 from model import tracking
 from model.training import TrainConfig, run
+
+pytestmark = pytest.mark.slow  # trains models
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +55,7 @@ def test_params_and_per_epoch_metrics(tracked_run, client):
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         history = client.get_metric_history(result.run_id, key)
         assert [m.step for m in history] == [0, 1], key
-    assert data.metrics["test_accuracy"] == pytest.approx(
-        result.manifest["metrics"]["test_accuracy"]
-    )
+    assert data.metrics["test_accuracy"] == pytest.approx(result.manifest.metrics.test_accuracy)
     for digit in range(10):
         assert f"precision_{digit}" in data.metrics
         assert f"recall_{digit}" in data.metrics
@@ -71,17 +71,17 @@ def test_artifacts(tracked_run, client, tmp_path):
     png = client.download_artifacts(result.run_id, "evaluation/confusion_matrix.png", tmp_path)
     assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = client.download_artifacts(result.run_id, "manifest.json", tmp_path)
-    assert json.loads(Path(manifest).read_text())["version"] == result.manifest["version"]
+    assert json.loads(Path(manifest).read_text())["version"] == result.manifest.version
 
 
 def test_registered_with_the_published_version(tracked_run, client):
     result, _ = tracked_run
     version = client.get_model_version(MODEL_NAME, result.registry_version)
     assert version.run_id == result.run_id
-    assert version.tags[tracking.VERSION_TAG] == result.manifest["version"]
+    assert version.tags[tracking.VERSION_TAG] == result.manifest.version
     assert version.tags[tracking.URI_TAG] == result.uri
     assert client.get_model_version_by_alias(MODEL_NAME, "published").version == version.version
-    assert result.manifest["mlflow"]["run_id"] == result.run_id
+    assert result.manifest.mlflow["run_id"] == result.run_id
 
 
 def test_logged_model_has_a_signature(tracked_run, client):
@@ -95,7 +95,7 @@ def test_logged_model_has_a_signature(tracked_run, client):
 
 def test_manifest_records_the_run(tracked_run, mnist):
     result, _ = tracked_run
-    manifest = result.manifest
+    manifest = result.manifest.as_dict()  # what manifest.json holds
     assert manifest["arch"] == "mlp"
     assert manifest["hyperparameters"]["epochs"] == 2
     assert manifest["dataset"]["fingerprint"] == mnist.limited(3000).fingerprint
@@ -110,7 +110,7 @@ def test_manifest_records_the_run(tracked_run, mnist):
 def test_same_seed_same_model(tracked_run, mnist, mnist_path, tmp_path, monkeypatch):
     """Training is deterministic for a seed: the same metrics and bit-identical outputs.
     (In one process the flatbuffer bytes differ by the layer names Keras numbers.)"""
-    from function.inference import LiteRTModel
+    from function.runtime.litert import LiteRTModel
 
     result, _ = tracked_run
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -125,7 +125,7 @@ def test_same_seed_same_model(tracked_run, mnist, mnist_path, tmp_path, monkeypa
             verbose=0,
         )
     )
-    assert again.manifest["metrics"] == result.manifest["metrics"]
+    assert again.manifest.metrics == result.manifest.metrics
     first = LiteRTModel(Path(result.uri) / "model.tflite").predict_many(mnist.x_test)
     second = LiteRTModel(Path(again.uri) / "model.tflite").predict_many(mnist.x_test)
     assert np.array_equal(first, second)
@@ -135,7 +135,7 @@ def test_failed_publication_leaves_no_registry_version(mnist_path, tmp_path, mon
     """Nothing half-published: the registry never names a version the bucket lacks."""
     import mlflow
 
-    from function.errors import StorageUnavailableError
+    from function.contract.errors import StorageUnavailableError
     from model import training
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

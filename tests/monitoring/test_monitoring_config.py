@@ -47,7 +47,7 @@ def test_scrape_config_is_valid():
 
 
 def exported_metric_names() -> set[str]:
-    source = (ROOT / "function" / "metrics.py").read_text()
+    source = (ROOT / "function" / "observability" / "metrics.py").read_text()
     names = set(re.findall(r'"(digitrun_[a-z_]+)"', source))
     counters = set(re.findall(r'Counter\(\s*"(digitrun_[a-z_]+)"', source))
     return names | {f"{n}_total" for n in counters}

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
-from function.metrics import CONFIDENCE_BUCKETS, DriftWindow, observe_many, observe_one, psi
+from function.observability.drift import DriftWindow, psi
+from function.observability.metrics import CONFIDENCE_BUCKETS, observe_many, observe_one
 
 
 def exposition_lines(registry: CollectorRegistry) -> list[str]:
@@ -58,20 +59,27 @@ def test_psi():
     assert psi([1.0] + [0.0] * 9, uniform) > 0.2
 
 
-def test_window_counts_only_the_last_predictions():
-    window = DriftWindow([0.1] * 10, size=5, every=1, min_samples=1)
+@pytest.fixture
+def gauge():
+    """A drift gauge of its own (not the service's global one)."""
+    return Gauge("drift_psi", "PSI under test", registry=CollectorRegistry())
+
+
+def test_window_counts_only_the_last_predictions(gauge):
+    window = DriftWindow([0.1] * 10, size=5, gauge=gauge, every=1, min_samples=1)
     for digit in (1, 2, 3, 4, 5, 6, 7):
         window.add_one(digit)
     assert window.counts.tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 0, 0]
     window.add(np.array([9, 9]))
     assert window.counts.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0, 2]
+    assert gauge._value.get() == pytest.approx(window.value())  # the gauge it was given
 
 
 @pytest.mark.parametrize("size", [7, 100, 1000])
-def test_batch_updates_equal_single_updates(size):
+def test_batch_updates_equal_single_updates(size, gauge):
     digits = np.random.default_rng(size).integers(0, 10, 3000)
-    single = DriftWindow([0.1] * 10, size)
-    batched = DriftWindow([0.1] * 10, size)
+    single = DriftWindow([0.1] * 10, size, gauge)
+    batched = DriftWindow([0.1] * 10, size, gauge)
     for d in digits.tolist():
         single.add_one(d)
     for start in range(0, 3000, 37):  # ragged batches that wrap around the ring
@@ -81,8 +89,8 @@ def test_batch_updates_equal_single_updates(size):
     assert batched.value() == pytest.approx(single.value())
 
 
-def test_gauge_waits_for_enough_samples(monkeypatch):
-    window = DriftWindow([0.1] * 10, size=1000, every=64, min_samples=100)
+def test_gauge_waits_for_enough_samples(monkeypatch, gauge):
+    window = DriftWindow([0.1] * 10, size=1000, gauge=gauge, every=64, min_samples=100)
     refreshed = []
     monkeypatch.setattr(window, "value", lambda: refreshed.append(window.filled) or 0.0)
     for _ in range(99):

@@ -12,7 +12,7 @@ import pytest
 import requests
 from prometheus_client.mmap_dict import MmapedDict
 
-from tests.conftest import free_port
+from scripts.local_stack import free_port
 from tests.observability.scrape import scrape, total, value
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
+from scripts.local_stack import ROOT, free_port
 
 DEADLINE = 30.0
 

@@ -1,0 +1,122 @@
+"""What the measurements need first: the model (trained once and cached, then uploaded to
+the GCS emulator), the request bodies made of real test digits, and a wrk workload for each."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.wrk import Workload, lua_script
+from function.contract.manifest import MANIFEST_NAME, Manifest
+from function.contract.spec import SPEC
+from scripts.local_stack import ROOT, child_env
+from scripts.v2_client import binary_request
+
+BATCH = 256
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def ensure_model(state: Path, mnist_path: str) -> Path:
+    """The benchmark's model: the classic MLP (10 epochs, seed 0), trained once and cached."""
+    models = state / "models"
+    if models.is_dir():
+        for version in sorted(models.iterdir(), reverse=True):
+            if (version / MANIFEST_NAME).is_file():
+                return version
+    env = child_env(MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow.db'}")
+    train = ["train", "--arch", "mlp", "--data", mnist_path, "--publish", str(models)]
+    out = subprocess.run(
+        [sys.executable, "-m", "model", *train],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    ).stdout
+    return Path(out.strip().splitlines()[-1])
+
+
+def upload(version: Path, manifest: Manifest, emulator_url: str, bucket: str) -> str:
+    """Copy a local version into the emulated bucket (manifest last); its gs:// URI."""
+    os.environ["STORAGE_EMULATOR_HOST"] = emulator_url
+    from model.publish import publish_version  # noqa: PLC0415 (needs the emulator env)
+
+    return publish_version(version, manifest, f"gs://{bucket}/models")
+
+
+@dataclass(frozen=True)
+class Bodies:
+    """The request bodies, each in a file wrk reads; the one-digit body also as bytes."""
+
+    single: Path
+    batch: Path
+    v2: Path
+    v2_headers: dict[str, str]
+    mlflow: Path
+    single_bytes: bytes
+
+
+def prepare_bodies(tmp: Path, mnist_path: str) -> Bodies:
+    """Request bodies with real test digits: one JSON digit, 256 as JSON and as V2 binary,
+    and one digit in ``mlflow models serve``'s ``inputs`` form."""
+    with np.load(mnist_path) as data:
+        images = (data["x_test"][:BATCH].reshape(BATCH, 784) / 255.0).astype(np.float32)
+    single = {"image": images[0].round(4).tolist()}
+    v2, v2_headers = binary_request(
+        images, outputs=[{"name": SPEC.output.name, "parameters": {"binary_data": True}}]
+    )
+    contents = {
+        "single": json.dumps(single).encode(),
+        "batch": json.dumps({"images": images.round(4).tolist()}).encode(),
+        "v2": v2,
+        "mlflow": json.dumps({"inputs": [single["image"]]}).encode(),
+    }
+    paths = {name: tmp / f"{name}.body" for name in contents}
+    for name, content in contents.items():
+        paths[name].write_bytes(content)
+    return Bodies(**paths, v2_headers=v2_headers, single_bytes=contents["single"])
+
+
+@dataclass(frozen=True)
+class Workloads:
+    """The wrk workloads of the run."""
+
+    single: Workload
+    batch: Workload
+    v2: Workload
+    mlflow: Workload
+
+
+def make_workloads(tmp: Path, bodies: Bodies) -> Workloads:
+    """A wrk script per body in ``tmp``, and the workload each one drives."""
+
+    def script(name: str, body: Path, headers: dict[str, str]) -> Path:
+        return lua_script(tmp / f"{name}.lua", "POST", body, headers)
+
+    return Workloads(
+        single=Workload(
+            "/predict 1 digit", "/predict", script("single", bodies.single, JSON_HEADERS), 1
+        ),
+        batch=Workload(
+            "/predict batch 256", "/predict", script("batch", bodies.batch, JSON_HEADERS), BATCH
+        ),
+        v2=Workload(
+            "V2 binary 256",
+            "/v2/models/mnist/infer",
+            script("v2", bodies.v2, bodies.v2_headers),
+            BATCH,
+        ),
+        mlflow=Workload(
+            "/invocations 1 digit",
+            "/invocations",
+            script("mlflow", bodies.mlflow, JSON_HEADERS),
+            1,
+        ),
+    )

@@ -1,0 +1,98 @@
+"""Numbers from a request → the model's input: a C-contiguous float32 [N, 784] in 0..1.
+
+Shapes, range and the scaling of raw integer pixels come from the tensor spec
+(:mod:`function.contract.spec`). No Python loop touches a pixel: numpy converts the nested
+lists, the shape and dtype are checked on the array, and one min/max pass checks the range
+(NaN and infinities fail the same comparison; only then is the slower reason-finding run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from function.contract.spec import SPEC, InputSpec
+from function.inputs.errors import BatchTooLargeError, InvalidInputError
+
+_NUMBER_KINDS = "fiu"  # float, signed and unsigned int: not bool, str or object
+
+
+def to_array(data: Any, what: str) -> np.ndarray:
+    """A numeric array from JSON numbers (nested lists); 400 for anything else."""
+    if not isinstance(data, list):
+        raise InvalidInputError(f"{what} must be an array of numbers")
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidInputError(f"{what} must be a rectangular array of numbers") from None
+    if array.dtype.kind not in _NUMBER_KINDS:
+        raise InvalidInputError(f"{what} must hold only numbers")
+    return array
+
+
+def batch_shapes(spec: InputSpec = SPEC.input) -> str:
+    """The accepted batch shapes, for messages: ``[N, 784] or [N, 28, 28]``."""
+    return f"[N, {spec.features}] or [N, {spec.height}, {spec.width}]"
+
+
+def batch_of_images(
+    array: np.ndarray, what: str, max_batch: int, spec: InputSpec = SPEC.input
+) -> np.ndarray:
+    """``array`` shaped [N, 784] or [N, 28, 28] → [N, 784]; N in 1..max_batch."""
+    shape = array.shape
+    if len(shape) == 2 and shape[1] == spec.features:
+        pass
+    elif len(shape) == 3 and shape[1:] == spec.image_shape:
+        array = array.reshape(shape[0], spec.features)
+    else:
+        raise InvalidInputError(f"{what} has shape {list(shape)}: expected {batch_shapes(spec)}")
+    check_batch_size(shape[0], what, max_batch)
+    return array
+
+
+def one_image(array: np.ndarray, what: str, spec: InputSpec = SPEC.input) -> np.ndarray:
+    """``array`` shaped [784] or [28, 28] (or either with a leading 1) → [1, 784]."""
+    grid = spec.image_shape
+    singles = ((spec.features,), grid, (1, spec.features), (1, *grid))
+    if array.size != spec.features or array.shape not in singles:
+        raise InvalidInputError(
+            f"{what} has shape {list(array.shape)}: expected {spec.features} numbers "
+            f"or {spec.height}x{spec.width} nested lists"
+        )
+    return array.reshape(1, spec.features)
+
+
+def check_batch_size(n: int, what: str, max_batch: int) -> None:
+    """400 for an empty batch, 413 for one over MAX_BATCH."""
+    if n < 1:
+        raise InvalidInputError(f"{what} holds no image")
+    if n > max_batch:
+        raise BatchTooLargeError(f"{what} holds {n} images: at most {max_batch} per request")
+
+
+def unit_pixels(array: np.ndarray, what: str, spec: InputSpec = SPEC.input) -> np.ndarray:
+    """Pixels already in 0..1 → float32 C-contiguous; 400 for NaN, infinity or out of range."""
+    low = array.min()
+    high = array.max()
+    if not (low >= spec.low and high <= spec.high):
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise InvalidInputError(f"{what} holds NaN or infinity")
+        raise InvalidInputError(
+            f"{what} values must be in {spec.low:g}..{spec.high:g} (found {low:g}..{high:g})"
+        )
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def byte_pixels(array: np.ndarray, what: str, spec: InputSpec = SPEC.input) -> np.ndarray:
+    """Integer pixels in 0..255 (UINT8) → float32 0..1, by the spec's one scaling (the one
+    training applied to MNIST)."""
+    if array.dtype.kind not in "iu":
+        raise InvalidInputError(f"{what} is UINT8: its values must be integers")
+    low = array.min()
+    high = array.max()
+    if not (low >= 0 and high <= spec.raw_max):
+        raise InvalidInputError(
+            f"{what} is UINT8: values must be in 0..{spec.raw_max} (found {low}..{high})"
+        )
+    return spec.scale(array)

@@ -1,0 +1,2 @@
+"""What the service tells its operators: JSON logs in Cloud Logging's format, Prometheus
+metrics, prediction drift, and prometheus_client's multiprocess mode."""

@@ -1,0 +1,243 @@
+"""The OpenAPI 3 document of every route, served at ``GET /openapi.json``.
+
+Derived, not written: the paths and methods are the routing table's
+(:func:`function.web.routes.routing_table` hands them over), each operation's text and
+error statuses are looked up by route name in :data:`OPERATIONS`, and the schemas come
+from the tensor spec (:mod:`function.protocols.openapi_schemas`). A test keeps it true: the
+service's real answers validate against the response schemas it gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from function.contract.spec import TensorSpec
+from function.inputs.tensors import batch_shapes
+from function.protocols.openapi_schemas import schemas
+from function.protocols.v2 import input_datatypes
+from function.web.context import Context
+from function.web.paths import MODEL_ROUTE_NAME, V2_MODEL, VERSION
+
+OPENAPI_VERSION = "3.0.3"
+# (path, route name, methods): one row of the routing table.
+RouteRow = tuple[str, str, tuple[str, ...]]
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+HEADER_LENGTH = "Inference-Header-Content-Length"
+ERRORS = {
+    400: "Bad request: malformed JSON, wrong shape or dtype, NaN/inf, out of range",
+    404: "No such model or version",
+    413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH",
+    415: "Unsupported Content-Type or Content-Encoding",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the table does not say about one route: its text, bodies and errors."""
+
+    summary: str  # may name {input}, {datatypes} and {shapes}: filled from the spec
+    tag: str
+    response: str  # a schema name in components, or "" for a free-form object
+    description: str
+    errors: tuple[int, ...] = ()
+    request: dict[str, Any] = field(default_factory=dict)  # media type → schema name or ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_PREDICT_BODY = {
+    "application/json": "PredictRequest",
+    "image/png": "",
+    "image/jpeg": "",
+    "multipart/form-data": "PredictMultipart",
+}
+_INFER_BODY = {"application/json": "V2InferRequest", "application/octet-stream": ""}
+OPERATIONS: dict[str, Operation] = {
+    "predict": Operation(
+        "Predict the digit in one image, a batch, or a PNG/JPEG picture",
+        "predict",
+        "PredictAnswer",
+        "One prediction (for image, PNG, JPEG, multipart) or one per image",
+        (400, 413, 415),
+        _PREDICT_BODY,
+    ),
+    "openapi": Operation("This document", "service", "", "The OpenAPI document"),
+    "tfserving_predict": Operation(
+        "TensorFlow Serving REST predict (row or columnar format)",
+        "TensorFlow Serving",
+        "TfPredictResponse",
+        "Probabilities per image",
+        (400, 413, 415),
+        {"application/json": "TfPredictRequest"},
+    ),
+    "tfserving_status": Operation(
+        "TensorFlow Serving model status",
+        "TensorFlow Serving",
+        "TfModelStatus",
+        "Model version status",
+    ),
+    "tfserving_metadata": Operation(
+        "TensorFlow Serving model metadata (signature)",
+        "TensorFlow Serving",
+        "TfModelMetadata",
+        "Model metadata",
+    ),
+    "v2_server": Operation(
+        "Server metadata", "V2", "V2ServerMetadata", "Server name, version and extensions"
+    ),
+    "v2_live": Operation("Liveness", "V2", "V2Live", "The server is live"),
+    "v2_ready": Operation(
+        "Readiness (the Cloud Run probe)", "V2", "V2Ready", "The server and its model are ready"
+    ),
+    "v2_model": Operation(
+        "Model metadata (name, versions, platform, tensors)",
+        "V2",
+        "V2ModelMetadata",
+        "Model metadata",
+    ),
+    "v2_model_ready": Operation("Model readiness", "V2", "V2ModelReady", "The model is ready"),
+    "v2_infer": Operation(
+        "Inference: {datatypes} input {input} shaped {shapes}",
+        "V2",
+        "V2InferResponse",
+        "Inference result (binary outputs follow the JSON header, whose length is in the "
+        f"{HEADER_LENGTH} response header)",
+        (400, 413, 415),
+        _INFER_BODY,
+        {
+            "parameters": [
+                {
+                    "name": HEADER_LENGTH,
+                    "in": "header",
+                    "required": False,
+                    "description": "Length of the JSON header when binary tensor data follows it",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            ]
+        },
+    ),
+}
+
+
+class DocsApi:
+    """``GET /openapi.json``: the document, built once the routing table is known."""
+
+    def __init__(self, ctx: Context, server_version: str) -> None:
+        self._respond = ctx.respond
+        self._server_version = server_version
+        self._model_version = ctx.model.version
+        self._spec = ctx.model.spec
+        self._body = b""
+
+    def describe(self, routes: Iterable[RouteRow]) -> None:
+        """Build the document of ``routes`` (the routing table calls this once)."""
+        doc = document(routes, self._server_version, self._model_version, self._spec)
+        self._body = orjson.dumps(doc)
+
+    async def openapi(self, request: Request) -> Response:
+        return self._respond.json(self._body)
+
+
+def document(
+    routes: Iterable[RouteRow], server_version: str, model_version: str, spec: TensorSpec
+) -> dict[str, Any]:
+    """The OpenAPI document (JSON-ready) of the routing table ``routes``."""
+    paths: dict[str, Any] = {}
+    for path, name, methods in routes:
+        item = paths.setdefault(path, {})
+        if VERSION in path:
+            item["parameters"] = [_version_parameter()]
+        for method in methods:
+            item[method.lower()] = _operation(name, spec, versioned=VERSION in path)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "digitrun",
+            "version": server_version,
+            "description": "MNIST digit classifier (LiteRT) behind the /predict API, "
+            "TensorFlow Serving REST and the Open Inference Protocol V2 "
+            f"(model {MODEL_ROUTE_NAME!r}, version {model_version}). Every response "
+            "carries the X-Model-Version header.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas(spec)},
+    }
+
+
+def _operation(name: str, spec: TensorSpec, versioned: bool) -> dict[str, Any]:
+    if name == "metrics":
+        return _metrics_operation()
+    op = OPERATIONS[name]
+    inp = spec.input
+    ranges = {inp.dtype: f"{inp.low:g}..{inp.high:g}", inp.raw_dtype: f"0..{inp.raw_max}"}
+    datatypes = " or ".join(
+        f"{datatype} ({ranges[dtype]})" for datatype, dtype in input_datatypes(spec).items()
+    )
+    style = "NestedError" if op.tag in ("predict", "service") else "PlainError"
+    errors = sorted({*op.errors, 404} if versioned else op.errors)
+    schema = _ref(op.response) if op.response else {"type": "object"}
+    operation: dict[str, Any] = {
+        "summary": op.summary.format(input=inp.name, datatypes=datatypes, shapes=batch_shapes(inp)),
+        "tags": [op.tag],
+        "responses": {
+            "200": _ok(name, schema, op.description),
+            **{str(status): _json(_ref(style), ERRORS[status]) for status in errors},
+        },
+        **op.extra,
+    }
+    if op.request:
+        content = {
+            media: {"schema": _ref(schema_name)} if schema_name else dict(BINARY)
+            for media, schema_name in op.request.items()
+        }
+        operation["requestBody"] = {"required": True, "content": content}
+    return operation
+
+
+def _ok(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    ok = _json(schema, description)
+    if name == "v2_infer":  # binary outputs: an octet-stream answer with its header
+        ok["content"]["application/octet-stream"] = dict(BINARY)
+        ok["headers"] = {
+            HEADER_LENGTH: {
+                "description": "Length of the JSON header when binary outputs follow it",
+                "schema": {"type": "integer"},
+            }
+        }
+    return ok
+
+
+def _metrics_operation() -> dict[str, Any]:
+    return {
+        "summary": "Prometheus metrics (text exposition format 0.0.4)",
+        "tags": ["service"],
+        "responses": {
+            "200": {
+                "description": "Every digitrun_* and process metric",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    }
+
+
+def _version_parameter() -> dict[str, Any]:
+    return {
+        "name": "version",
+        "in": "path",
+        "required": True,
+        "description": f"The served model version (see GET {V2_MODEL})",
+        "schema": {"type": "string"},
+    }
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}

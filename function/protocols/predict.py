@@ -1,0 +1,140 @@
+"""``POST /predict``: the original server's API, kept compatible with its clients.
+
+* ``{"image": [784 numbers in 0..1]}`` (or 28x28 nested lists) →
+  ``{"prediction": 7, "probabilities": [[10 floats]], "confidence": 0.98,
+  "model_version": "..."}`` — the one-row nesting is the original (1, 10) Keras output,
+  which its diagnostic client reads as ``result["probabilities"][0][k]``;
+* ``{"images": [[784], ...]}`` → ``{"predictions": [...], "probabilities": [[10], ...],
+  "model_version": "..."}``;
+* a raw ``image/png`` or ``image/jpeg`` body, or a multipart form with the file field
+  ``image`` → MNIST-style preprocessing, then the single-image answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import numpy as np
+import orjson
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import Response
+
+from function.inputs.errors import InvalidInputError
+from function.inputs.fastjson import parse_images
+from function.inputs.images import image_to_pixels
+from function.inputs.tensors import (
+    batch_of_images,
+    check_batch_size,
+    one_image,
+    to_array,
+    unit_pixels,
+)
+from function.web.body import parse_json, read_body
+from function.web.context import Context
+from function.web.errors import UnsupportedMediaTypeError
+
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg")
+MULTIPART = "multipart/form-data"
+ACCEPTED = "application/json, image/png, image/jpeg or multipart/form-data"
+
+
+class PredictApi:
+    def __init__(self, ctx: Context) -> None:
+        self._model = ctx.model
+        self._respond = ctx.respond
+        self._limit = ctx.settings.max_body_bytes
+        self._max_batch = ctx.settings.max_batch
+        self._input = ctx.model.spec.input
+
+    async def predict(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        if content_type == "application/json":  # the hot path: no parsing of the header
+            return self._from_body(await read_body(request, self._limit))
+        media = content_type.partition(";")[0].strip().lower()
+        if media in ("", "application/json") or media.endswith("+json"):
+            return self._from_body(await read_body(request, self._limit))
+        if media in IMAGE_TYPES:
+            pixels = image_to_pixels(await read_body(request, self._limit))
+            return self._single(pixels.reshape(1, -1))
+        if media == MULTIPART:
+            body = await read_body(request, self._limit)
+            pixels = image_to_pixels(await _multipart_image(request, body))
+            return self._single(pixels.reshape(1, -1))
+        raise UnsupportedMediaTypeError(
+            f"Content-Type {content_type!r} is not supported: send {ACCEPTED}"
+        )
+
+    def _from_body(self, body: bytes) -> Response:
+        spec = self._input
+        fast = parse_images(body, self._max_batch, spec.features)
+        if fast is None:
+            return self._from_json(parse_json(body))
+        pixels, single = fast
+        if single:
+            return self._single(unit_pixels(pixels, '"image"', spec))
+        return self._batch(unit_pixels(pixels, '"images"', spec))
+
+    def _from_json(self, payload: object) -> Response:
+        if not isinstance(payload, dict):
+            raise InvalidInputError('expected a JSON object with "image" or "images"')
+        spec = self._input
+        image = payload.get("image")
+        images = payload.get("images")
+        if image is not None and images is not None:
+            raise InvalidInputError('send either "image" or "images", not both')
+        if image is not None:
+            what = '"image"'
+            return self._single(
+                unit_pixels(one_image(to_array(image, what), what, spec), what, spec)
+            )
+        if images is None:
+            raise InvalidInputError('expected a JSON object with "image" or "images"')
+        if isinstance(images, list):
+            check_batch_size(len(images), '"images"', self._max_batch)
+        what = '"images"'
+        array = batch_of_images(to_array(images, what), what, self._max_batch, spec)
+        return self._batch(unit_pixels(array, what, spec))
+
+    def _batch(self, pixels: np.ndarray) -> Response:
+        probs = self._model.predict(pixels)
+        body = {
+            "predictions": probs.argmax(axis=1),
+            "probabilities": probs,
+            "model_version": self._respond.model_version,
+        }
+        return self._respond.json(orjson.dumps(body, option=_NUMPY))
+
+    def _single(self, pixels: np.ndarray) -> Response:
+        probs = self._model.predict(pixels)
+        best = int(probs[0].argmax())
+        body = {
+            "prediction": best,
+            "probabilities": probs,
+            "confidence": probs[0, best],
+            "model_version": self._respond.model_version,
+        }
+        return self._respond.json(orjson.dumps(body, option=_NUMPY))
+
+
+async def _multipart_image(request: Request, body: bytes) -> bytes:
+    """The bytes of the multipart form's file field ``image``."""
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield body
+
+    parser = MultiPartParser(request.headers, stream(), max_files=1, max_fields=16)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInputError(f"unreadable multipart body: {exc.message}") from None
+    try:
+        part = form.get("image")
+        if part is None:
+            raise InvalidInputError('the multipart form has no field "image"')
+        if isinstance(part, str):
+            raise InvalidInputError('the multipart field "image" must be a file (PNG or JPEG)')
+        return part.file.read()
+    finally:
+        await form.close()

@@ -1,0 +1,120 @@
+"""Routing and body errors, and the one place that turns any exception into an answer.
+
+Every error class carries its own HTTP ``status`` and metrics ``reason``
+(:class:`function.errors.DigitrunError`); :func:`error_response` reads them and writes the
+body in the shape of the protocol that was called:
+
+* ``PLAIN`` — ``{"error": "<message>"}``: TensorFlow Serving REST and Open Inference
+  Protocol V2 (the shape their specifications and clients use);
+* ``NESTED`` — ``{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": ...}}``:
+  ``/predict`` and the service's other routes (Google's JSON error shape).
+
+Anything else is a bug: a 500 with a generic message (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import orjson
+
+from function.errors import DigitrunError, RequestError
+
+Header = tuple[bytes, bytes]
+
+
+class NotFoundError(RequestError):
+    """No such route."""
+
+    status = 404
+    reason = "not_found"
+
+
+class ModelNotFoundError(NotFoundError):
+    """A model name or version this service does not serve."""
+
+    reason = "model_not_found"
+
+
+class MethodNotAllowedError(RequestError):
+    """The route exists but not with this method."""
+
+    status = 405
+    reason = "method_not_allowed"
+
+    def __init__(self, message: str, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
+class BodyTooLargeError(RequestError):
+    """The body is over MAX_BODY_BYTES (found while reading it)."""
+
+    status = 413
+    reason = "body_too_large"
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """A Content-Type (or Content-Encoding) this route does not read."""
+
+    status = 415
+    reason = "unsupported_media_type"
+
+
+class ClientDisconnectedError(RequestError):
+    """The client went away while its body was being read: nobody gets an answer."""
+
+    status = 400
+    reason = "client_disconnected"
+
+
+class ErrorStyle(Enum):
+    PLAIN = "plain"
+    NESTED = "nested"
+
+
+CANONICAL = {
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    500: "INTERNAL",
+}
+INTERNAL_MESSAGE = "internal error: the service failed to answer this request"
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """What any exception becomes: status, metrics reason, JSON body, extra headers."""
+
+    status: int
+    reason: str
+    body: bytes
+    headers: tuple[Header, ...]
+
+
+def error_response(exc: BaseException, style: ErrorStyle) -> ErrorAnswer:
+    """The answer to a request that raised ``exc``, in the called protocol's shape; a
+    client error's message is its answer, anything else a 500 without details."""
+    if isinstance(exc, DigitrunError) and exc.status < 500:
+        status, reason, message = exc.status, exc.reason, str(exc)
+    else:
+        status, reason, message = 500, DigitrunError.reason, ""
+    message = message or INTERNAL_MESSAGE
+    if style is ErrorStyle.PLAIN:
+        body = orjson.dumps({"error": message})
+    else:
+        canonical = CANONICAL.get(status, "UNKNOWN")
+        body = orjson.dumps({"error": {"code": status, "status": canonical, "message": message}})
+    return ErrorAnswer(status, reason, body, _headers(exc))
+
+
+def _headers(exc: BaseException) -> tuple[Header, ...]:
+    if isinstance(exc, MethodNotAllowedError):
+        return ((b"allow", ", ".join(exc.allow).encode()),)
+    if isinstance(exc, BodyTooLargeError | ClientDisconnectedError):
+        # The rest of the body may still be on the wire: do not reuse the connection.
+        return ((b"connection", b"close"),)
+    return ()
