@@ -67,7 +67,7 @@ def prepare_bodies(tmp: Path, mnist_path: str) -> Bodies:
     """Request bodies with real test digits: one JSON digit, 256 as JSON and as V2 binary,
     and one digit in ``mlflow models serve``'s ``inputs`` form."""
     with np.load(mnist_path) as data:
-        images = (data["x_test"][:BATCH].reshape(BATCH, 784) / 255.0).astype(np.float32)
+        images = SPEC.input.scale(data["x_test"][:BATCH])
     single = {"image": images[0].round(4).tolist()}
     v2, v2_headers = binary_request(
         images, outputs=[{"name": SPEC.output.name, "parameters": {"binary_data": True}}]

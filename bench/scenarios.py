@@ -18,10 +18,11 @@ COLD_START_TIMEOUT_S = 30
 INFERENCE_PROBE = """
 import sys, time, numpy as np
 from pathlib import Path
+from function.contract.spec import SPEC
 from function.runtime.litert import LiteRTModel
 model = LiteRTModel(Path(sys.argv[1]))
 for n in (1, 256):
-    x = np.random.default_rng(0).random((n, 784), dtype=np.float32)
+    x = np.random.default_rng(0).random((n, SPEC.input.features), dtype=np.float32)
     model.predict(x)
     runs = 2000 if n == 1 else 200
     start = time.perf_counter()

@@ -14,10 +14,11 @@ from importlib import metadata
 from function.config import Settings
 from function.errors import DigitrunError
 from function.observability import logs
+from function.protocols.routing import routing_table
 from function.runtime.served import load_model
 from function.web.app import App
 from function.web.context import Context
-from function.web.routes import Router, routing_table
+from function.web.routes import Router
 
 log = logging.getLogger(logs.LOGGER_NAME)
 
@@ -49,19 +50,21 @@ def build_app(settings: Settings | None = None) -> App:
             }
         },
     )
-    ctx = Context.create(load_model(settings.model_uri), settings)
+    served = load_model(settings.model_uri)
+    ctx = Context.create(served, settings)
     version = server_version()
     if not settings.metrics:
-        return App(ctx, Router(routing_table(ctx, version), ctx.model.version))
+        return App(ctx, Router(routing_table(ctx, version), served.version))
     # prometheus_client picks its mode when imported: only now, after mode.prepare().
     from function.observability import exposition, metrics  # noqa: PLC0415
 
     recorder = metrics.Recorder()
-    served = ctx.model
     recorder.model_loaded(served.manifest, served.load_seconds, settings.drift_window)
     served.on_inference = recorder.inference
     # Each forked worker marks itself ready once it holds its own interpreter: in
     # multiprocess mode its first metric write re-creates every value at 0 in its own file.
+    # At-fork hooks run in registration order: load_model registered the interpreter's
+    # reopening first, and a worker that cannot reopen it exits before this runs.
     os.register_at_fork(after_in_child=recorder.model_ready)
     endpoint = None
     if settings.metrics_port:

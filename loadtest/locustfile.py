@@ -25,6 +25,8 @@ import numpy as np
 import orjson
 from locust import FastHttpUser, events, task
 
+from function.contract.spec import SPEC
+
 BATCH = 32
 
 
@@ -38,7 +40,7 @@ def load_digits() -> tuple[list[list[float]], list[int]]:
         import keras  # noqa: PLC0415 (only without MNIST_PATH)
 
         (_, _), (images, labels) = keras.datasets.mnist.load_data()
-    scaled = (images.reshape(len(images), 784) / 255.0).round(4)
+    scaled = SPEC.input.scale(images).round(4)
     return scaled.tolist(), labels.tolist()
 
 
@@ -87,7 +89,11 @@ def check_single(response) -> None:
         response.failure(f"status {response.status_code}")
         return
     answer = orjson.loads(response.content)
-    if not 0 <= answer.get("prediction", -1) <= 9 or len(answer["probabilities"][0]) != 10:
+    classes = SPEC.output.classes
+    if (
+        not 0 <= answer.get("prediction", -1) < classes
+        or len(answer["probabilities"][0]) != classes
+    ):
         response.failure(f"malformed answer {answer}")
 
 

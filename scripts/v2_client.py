@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from function.contract.spec import SPEC
+from function.contract.spec import SPEC, V2_DATATYPES, WIRE_DTYPES
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
-# V2 datatype → little-endian numpy dtype of its binary form
-DTYPES = {"FP32": "<f4", "UINT8": "u1", "INT64": "<i8"}
+# V2 datatype → the numpy dtype of its binary form
+DTYPES = {V2_DATATYPES[dtype]: wire for dtype, wire in WIRE_DTYPES.items()}
 
 
 def binary_request(

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from function.contract.errors import ManifestError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # The manifest's dtype names ↔ the names each protocol gives them.
 V2_DATATYPES = {"float32": "FP32", "uint8": "UINT8", "int64": "INT64"}
 TF_DATATYPES = {"float32": "DT_FLOAT", "uint8": "DT_UINT8", "int64": "DT_INT64"}
+# Each dtype's binary form on the wire (V2's binary tensor data): little-endian, row-major.
+WIRE_DTYPES = {"float32": "<f4", "uint8": "u1", "int64": "<i8"}
 LAYOUT = "28x28 grayscale, row-major, white ink on black, scaled 0..1"
 
 
@@ -56,6 +59,8 @@ class InputSpec:
     def scale(self, raw: np.ndarray) -> np.ndarray:
         """Raw integer pixels (any shape holding whole images) → C-contiguous float32
         [N, features] in ``low..high``: the one scaling, in training and in serving."""
+        import numpy as np  # noqa: PLC0415 (the contract stays cheap to import)
+
         flat = np.asarray(raw).reshape(-1, self.features)
         return np.ascontiguousarray(flat, dtype=np.float32) / np.float32(self.raw_max)
 
@@ -136,8 +141,9 @@ class TensorSpec:
 
 # The spec every model this project trains has, and the only one the service serves.
 SPEC = TensorSpec()
-# The served model's extra output in V2: the most probable class, INT64 [N].
+# The served model's extra output in V2: the most probable class, int64 [N].
 PREDICTION_OUTPUT = "prediction"
+PREDICTION_DTYPE = "int64"
 
 
 def _object(entry: Any, what: str, required: tuple[str, ...]) -> Mapping[str, Any]:

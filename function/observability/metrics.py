@@ -20,6 +20,7 @@ import numpy as np
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from function.contract.manifest import Manifest
+from function.contract.spec import SPEC
 from function.observability.drift import DriftWindow
 
 # The *_created series would double the series count and nothing here reads them.
@@ -166,7 +167,7 @@ class Recorder:
         self._requests: dict[tuple[str, str, str], Any] = {}
         self._durations: dict[str, Any] = {}
         self._errors: dict[tuple[str, str], Any] = {}
-        self._digits = [PREDICTIONS.labels(digit=str(d)) for d in range(10)]  # MNIST's classes
+        self._digits = [PREDICTIONS.labels(digit=str(d)) for d in range(SPEC.output.classes)]
         self.drift: DriftWindow | None = None
 
     def request(self, route: str, method: str, code: int, seconds: float) -> None:
@@ -204,7 +205,7 @@ class Recorder:
                 self.drift.add_one(digit)
             return
         digits = probabilities.argmax(axis=1)
-        counts = np.bincount(digits, minlength=10)
+        counts = np.bincount(digits, minlength=SPEC.output.classes)
         for digit in np.flatnonzero(counts):
             self._digits[digit].inc(int(counts[digit]))
         observe_many(CONFIDENCE, probabilities.max(axis=1))

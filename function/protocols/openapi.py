@@ -1,7 +1,7 @@
 """The OpenAPI 3 document of every route, served at ``GET /openapi.json``.
 
 Derived, not written: the paths and methods are the routing table's
-(:func:`function.web.routes.routing_table` hands them over), each operation's text and
+(:func:`function.protocols.routing.routing_table` hands them over), each operation's text and
 error statuses are looked up by route name in :data:`OPERATIONS`, and the schemas come
 from the tensor spec (:mod:`function.protocols.openapi_schemas`). A test keeps it true: the
 service's real answers validate against the response schemas it gives.
@@ -20,15 +20,15 @@ from starlette.responses import Response
 from function.contract.spec import TensorSpec
 from function.inputs.tensors import batch_shapes
 from function.protocols.openapi_schemas import schemas
-from function.protocols.v2 import input_datatypes
+from function.protocols.v2 import HEADER_LENGTH, input_datatypes
 from function.web.context import Context
+from function.web.errors import ErrorStyle
 from function.web.paths import MODEL_ROUTE_NAME, V2_MODEL, VERSION
+from function.web.routes import Route
 
 OPENAPI_VERSION = "3.0.3"
-# (path, route name, methods): one row of the routing table.
-RouteRow = tuple[str, str, tuple[str, ...]]
+ERROR_SCHEMAS = {ErrorStyle.PLAIN: "PlainError", ErrorStyle.NESTED: "NestedError"}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
-HEADER_LENGTH = "Inference-Header-Content-Length"
 ERRORS = {
     400: "Bad request: malformed JSON, wrong shape or dtype, NaN/inf, out of range",
     404: "No such model or version",
@@ -134,7 +134,7 @@ class DocsApi:
         self._spec = ctx.model.spec
         self._body = b""
 
-    def describe(self, routes: Iterable[RouteRow]) -> None:
+    def describe(self, routes: Iterable[Route]) -> None:
         """Build the document of ``routes`` (the routing table calls this once)."""
         doc = document(routes, self._server_version, self._model_version, self._spec)
         self._body = orjson.dumps(doc)
@@ -144,16 +144,17 @@ class DocsApi:
 
 
 def document(
-    routes: Iterable[RouteRow], server_version: str, model_version: str, spec: TensorSpec
+    routes: Iterable[Route], server_version: str, model_version: str, spec: TensorSpec
 ) -> dict[str, Any]:
     """The OpenAPI document (JSON-ready) of the routing table ``routes``."""
     paths: dict[str, Any] = {}
-    for path, name, methods in routes:
-        item = paths.setdefault(path, {})
-        if VERSION in path:
+    for route in routes:
+        item = paths.setdefault(route.path, {})
+        versioned = VERSION in route.path
+        if versioned:
             item["parameters"] = [_version_parameter()]
-        for method in methods:
-            item[method.lower()] = _operation(name, spec, versioned=VERSION in path)
+        for method in route.handlers:
+            item[method.lower()] = _operation(route.name, route.style, spec, versioned)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -169,7 +170,7 @@ def document(
     }
 
 
-def _operation(name: str, spec: TensorSpec, versioned: bool) -> dict[str, Any]:
+def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) -> dict[str, Any]:
     if name == "metrics":
         return _metrics_operation()
     op = OPERATIONS[name]
@@ -178,7 +179,6 @@ def _operation(name: str, spec: TensorSpec, versioned: bool) -> dict[str, Any]:
     datatypes = " or ".join(
         f"{datatype} ({ranges[dtype]})" for datatype, dtype in input_datatypes(spec).items()
     )
-    style = "NestedError" if op.tag in ("predict", "service") else "PlainError"
     errors = sorted({*op.errors, 404} if versioned else op.errors)
     schema = _ref(op.response) if op.response else {"type": "object"}
     operation: dict[str, Any] = {
@@ -186,13 +186,13 @@ def _operation(name: str, spec: TensorSpec, versioned: bool) -> dict[str, Any]:
         "tags": [op.tag],
         "responses": {
             "200": _ok(name, schema, op.description),
-            **{str(status): _json(_ref(style), ERRORS[status]) for status in errors},
+            **{str(status): _json(_ref(ERROR_SCHEMAS[style]), ERRORS[status]) for status in errors},
         },
         **op.extra,
     }
     if op.request:
         content = {
-            media: {"schema": _ref(schema_name)} if schema_name else dict(BINARY)
+            media: {"schema": _ref(schema_name)} if schema_name else _binary(media)
             for media, schema_name in op.request.items()
         }
         operation["requestBody"] = {"required": True, "content": content}
@@ -210,6 +210,17 @@ def _ok(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
             }
         }
     return ok
+
+
+def _binary(media: str) -> dict[str, Any]:
+    """A binary request body: an image, or V2's JSON header followed by tensor data."""
+    if media != "application/octet-stream":
+        return dict(BINARY)
+    return {
+        **BINARY,
+        "description": "Binary tensor data extension: the JSON header "
+        f"({HEADER_LENGTH} bytes) followed by the inputs' binary data",
+    }
 
 
 def _metrics_operation() -> dict[str, Any]:

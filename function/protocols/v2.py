@@ -18,7 +18,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from function.contract.spec import PREDICTION_OUTPUT, V2_DATATYPES, InputSpec, TensorSpec
+from function.contract.spec import (
+    PREDICTION_DTYPE,
+    PREDICTION_OUTPUT,
+    V2_DATATYPES,
+    WIRE_DTYPES,
+    InputSpec,
+    TensorSpec,
+)
 from function.inputs.errors import InvalidInputError
 from function.inputs.tensors import (
     batch_shapes,
@@ -35,9 +42,10 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 SERVER_NAME = "digitrun"
 EXTENSIONS = ("binary_tensor_data",)
 PLATFORM = "tflite"
-HEADER_LENGTH = "inference-header-content-length"
+HEADER_LENGTH = "Inference-Header-Content-Length"
+_HEADER_LENGTH = HEADER_LENGTH.lower()  # as the ASGI server hands headers over
 # dtype → the numpy dtype of its binary form (little-endian, row-major)
-_BINARY = {"float32": np.dtype("<f4"), "uint8": np.dtype("u1"), "int64": np.dtype("<i8")}
+_BINARY = {dtype: np.dtype(wire) for dtype, wire in WIRE_DTYPES.items()}
 
 
 def input_datatypes(spec: TensorSpec) -> dict[str, str]:
@@ -58,7 +66,7 @@ def model_metadata(version: str, spec: TensorSpec) -> dict[str, Any]:
         ],
         "outputs": [
             {"name": out.name, "datatype": V2_DATATYPES[out.dtype], "shape": [-1, out.classes]},
-            {"name": PREDICTION_OUTPUT, "datatype": V2_DATATYPES["int64"], "shape": [-1]},
+            {"name": PREDICTION_OUTPUT, "datatype": V2_DATATYPES[PREDICTION_DTYPE], "shape": [-1]},
         ],
     }
 
@@ -99,7 +107,7 @@ class V2Api:
 
     async def infer(self, request: Request) -> Response:
         body = await read_body(request, self._limit)
-        header_length = request.headers.get(HEADER_LENGTH)
+        header_length = request.headers.get(_HEADER_LENGTH)
         if header_length is None:
             header, binary = body, b""
         else:
@@ -174,7 +182,7 @@ class V2Api:
             if name == spec.name:
                 values, dtype, shape = probs, spec.dtype, [probs.shape[0], spec.classes]
             else:
-                values, dtype, shape = probs.argmax(axis=1), "int64", [probs.shape[0]]
+                values, dtype, shape = probs.argmax(axis=1), PREDICTION_DTYPE, [probs.shape[0]]
             datatype = V2_DATATYPES[dtype]
             entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": shape}
             if binary_default if binary is None else binary:
@@ -191,7 +199,7 @@ class V2Api:
         header = orjson.dumps(answer, option=_NUMPY)
         if not blobs:
             return self._respond.json(header)
-        extra = ((HEADER_LENGTH.encode(), str(len(header)).encode()),)
+        extra = ((_HEADER_LENGTH.encode(), str(len(header)).encode()),)
         return self._respond.binary(b"".join((header, *blobs)), extra)
 
 

@@ -17,7 +17,7 @@ class LiteRTModel:
     An interpreter is not thread-safe: use one per thread or process.
     """
 
-    def __init__(self, path: Path, spec: TensorSpec = SPEC, num_threads: int = 1) -> None:
+    def __init__(self, path: Path, spec: TensorSpec = SPEC, *, num_threads: int = 1) -> None:
         from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415 (heavy)
 
         try:

@@ -84,10 +84,7 @@ def load_model(uri: str) -> ServedModel:
     _remove_at_exit(workdir)
     manifest = fetch_version(uri, workdir)
     if manifest.spec != SPEC:
-        raise ArtifactError(
-            f"{manifest.version}: tensor spec {manifest.spec} is not the one this service "
-            f"serves ({SPEC})"
-        )
+        raise ArtifactError(f"{manifest.version}: {spec_difference(manifest.spec, SPEC)}")
     # Every file was verified; only the served one is needed from now on (on Cloud Run
     # /tmp is memory).
     for name in manifest.files:
@@ -112,6 +109,20 @@ def load_model(uri: str) -> ServedModel:
         },
     )
     return served
+
+
+def spec_difference(published: TensorSpec, served: TensorSpec) -> str:
+    """Which fields of the published tensor spec differ from the one this service serves."""
+    differences = [
+        f"{side}.{name} {getattr(mine, name)!r} (this service: {getattr(theirs, name)!r})"
+        for side, mine, theirs in (
+            ("input", published.input, served.input),
+            ("output", published.output, served.output),
+        )
+        for name in mine.__dataclass_fields__
+        if mine.__dataclass_fields__[name].compare and getattr(mine, name) != getattr(theirs, name)
+    ]
+    return "the tensor spec differs: " + "; ".join(differences)
 
 
 def open_interpreter(path: Path, spec: TensorSpec = SPEC) -> LiteRTModel:

@@ -3,11 +3,10 @@ nothing half-published; the happy path prints the version URI last."""
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 
+from scripts.local_stack import free_port
 from tests.conftest import BUCKET, run_cli
 
 
@@ -60,9 +59,7 @@ def test_unknown_bucket(emulator, mnist_path, store):
 
 
 def test_unreachable_storage(mnist_path, store):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     result = run_cli(
         "train",
         "--data",

@@ -89,3 +89,23 @@ def test_training_scales_mnist_through_the_spec():
 
     raw = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
     np.testing.assert_array_equal(to_model_input(raw), SPEC.input.scale(raw))
+
+
+def test_the_service_refuses_a_version_with_another_tensor_spec(tmp_path):
+    """A complete, verified version whose spec is not the one the service serves is refused
+    before its model is opened, naming the fields that differ."""
+    from function.contract.checksums import describe_files
+    from function.contract.errors import ArtifactError
+    from function.runtime.served import load_model
+
+    data = json.loads(OLD_MANIFEST.read_bytes())
+    version = tmp_path / data["version"]
+    version.mkdir()
+    (version / SERVED_FILE).write_bytes(b"not opened")
+    data["files"] = describe_files(version, [SERVED_FILE])
+    data["input"] = {**data["input"], "name": "pixels", "raw": {"dtype": "uint16", "max": 65535}}
+    (version / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match=r"input\.name 'pixels'") as refused:
+        load_model(str(version))
+    assert "input.raw_dtype 'uint16'" in str(refused.value)
+    assert "output" not in str(refused.value)

@@ -15,6 +15,14 @@ MAX_TOP_LEVEL = 5
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 SOURCES = sorted([*(ROOT / "function").rglob("*.py"), *(ROOT / "model").rglob("*.py")])
+# Every module that could re-type the spec: the service, training, and what talks to them.
+# (bench/references/ is left out: the original design, kept as it was, to measure against.)
+SPEC_USERS = sorted(
+    p
+    for folder in ("function", "model", "bench", "scripts", "loadtest", "client")
+    for p in (ROOT / folder).rglob("*.py")
+    if ROOT / "bench" / "references" not in p.parents
+)
 SPEC_MODULE = ROOT / "function" / "contract" / "spec.py"
 
 
@@ -65,7 +73,7 @@ def retyped_spec_numbers(path: Path) -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in SOURCES if p != SPEC_MODULE], ids=lambda p: str(p.relative_to(ROOT))
+    "path", [p for p in SPEC_USERS if p != SPEC_MODULE], ids=lambda p: str(p.relative_to(ROOT))
 )
 def test_shapes_and_scaling_live_in_the_contract(path):
     assert not retyped_spec_numbers(path)

@@ -16,9 +16,10 @@ import pytest
 from starlette.requests import Request
 
 from function.config import Settings
+from function.protocols.routing import routing_table
 from function.web.app import App
 from function.web.context import Context
-from function.web.routes import Router, routing_table
+from function.web.routes import Router
 from tests.protocols.fake import FakeModel
 
 MAX_BATCH = 8

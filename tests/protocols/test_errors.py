@@ -14,6 +14,7 @@ from function.contract.spec import SPEC
 from function.errors import DigitrunError, RequestError
 from function.inputs.errors import BatchTooLargeError, InvalidInputError
 from function.observability import logs
+from function.protocols.routing import routing_table
 from function.web.app import App
 from function.web.context import Context
 from function.web.errors import (
@@ -27,7 +28,7 @@ from function.web.errors import (
     UnsupportedMediaTypeError,
     error_response,
 )
-from function.web.routes import Route, Router, routing_table
+from function.web.routes import Route, Router
 from scripts.v2_client import binary_request
 from tests.protocols.conftest import SERVER_VERSION, call
 from tests.protocols.fake import VERSION

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from function.protocols.routing import routing_table
 from function.web.app import App
 from function.web.errors import ModelNotFoundError, NotFoundError
-from function.web.routes import Router, routing_table
+from function.web.routes import Router
 from tests.protocols.conftest import SERVER_VERSION, call
 from tests.protocols.fake import VERSION
 

@@ -11,10 +11,11 @@ import pytest
 
 from function.contract.spec import SPEC, TF_DATATYPES
 from function.inputs.images import MAX_ENCODED_IMAGES, image_to_pixels
+from function.protocols.routing import routing_table
 from function.protocols.tfserving import metadata
 from function.web.app import App
 from function.web.context import Context
-from function.web.routes import Router, routing_table
+from function.web.routes import Router
 from tests.protocols.conftest import SERVER_VERSION, call
 from tests.protocols.fake import VERSION, FakeModel, digit_png, images, mnist_like, probabilities
 
