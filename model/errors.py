@@ -20,3 +20,7 @@ class EvaluationError(DigitrunError):
 
 class TrackingError(DigitrunError):
     """MLflow could not record the run."""
+
+
+class ReleaseError(DigitrunError):
+    """A published version does not meet the release floor."""

@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from client.v2 import binary_request, read_outputs
 from function.contract.spec import PREDICTION_OUTPUT, SPEC
-from scripts.v2_client import binary_request, read_outputs
 
 Digit = tuple[np.ndarray, int]  # uint8 28x28, label
 

@@ -9,8 +9,8 @@ import numpy as np
 from jsonschema import Draft4Validator
 from PIL import Image
 
-from scripts.v2_client import binary_request as v2_binary_body  # noqa: F401 (the one builder)
-from scripts.v2_client import read_outputs
+from client.v2 import binary_request as v2_binary_body  # noqa: F401 (the one builder)
+from client.v2 import read_outputs
 
 
 def to_u8(pixels: np.ndarray) -> np.ndarray:

@@ -1,9 +1,12 @@
-"""The Dockerfile: hadolint-clean, and its start command run as a plain process the way
-the image lays things out — only function/ copied, only the serving venv installed (no
-TensorFlow, no MLflow) — serves a real prediction. No Docker engine runs here."""
+"""The Dockerfile: hadolint-clean; its serving (last) stage carries only function/ and the
+serving venv, and its start command run as a plain process the way the image lays things
+out — only function/ copied, only the serving venv installed (no TensorFlow, no MLflow) —
+serves a real prediction and logs no error; its `train` stage (not the last) carries the
+training code. The images themselves are built and run by tests/deploy/test_image.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -32,11 +35,20 @@ def final_stage() -> str:
     return DOCKERFILE.read_text().split("\nFROM ")[-1]
 
 
+def stage_names() -> list[str]:
+    return re.findall(r"^FROM \S+(?: AS (\S+))?$", DOCKERFILE.read_text(), re.MULTILINE)
+
+
+def stage(name: str) -> str:
+    for text in DOCKERFILE.read_text().split("\nFROM ")[1:]:
+        if text.splitlines()[0].endswith(f" AS {name}"):
+            return text
+    raise AssertionError(f"no stage {name} in the Dockerfile")
+
+
 def image_cmd() -> list[str]:
     match = re.search(r"^CMD (\[.*\])$", final_stage(), re.MULTILINE)
     assert match, "the final stage has an exec-form CMD"
-    import json
-
     return json.loads(match.group(1))
 
 
@@ -62,6 +74,27 @@ def test_image_carries_no_training_code():
     assert "requirements/serving.txt" in DOCKERFILE.read_text()
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ignored[0] == "*" and "!function/" in ignored
+
+
+def test_the_serving_stage_runs_as_a_non_root_user():
+    users = re.findall(r"^USER (\S+)$", final_stage(), re.MULTILINE)
+    assert users and users[-1] not in ("root", "0"), users
+
+
+def test_the_train_target_carries_the_training_code_and_is_not_last():
+    names = stage_names()
+    assert "train" in names and names[-1] != "train", names
+    train = stage("train")
+    copies = re.findall(r"^COPY (?!--from)(\S+)", train, re.MULTILINE)
+    assert {"function/", "model/"} <= set(copies), copies
+    assert re.search(r"-r requirements/train\.txt -c requirements/constraints\.txt", train)
+    entrypoint = re.search(r"^ENTRYPOINT (\[.*\])$", train, re.MULTILINE)
+    assert entrypoint, "the train stage has an exec-form ENTRYPOINT"
+    assert json.loads(entrypoint.group(1)) == ["python", "-m", "model", "train"]
+    users = re.findall(r"^USER (\S+)$", train, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0"), users
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"!model/", "!requirements/train.txt"} <= set(ignored)
 
 
 def test_serving_venv_has_no_training_packages():
@@ -116,3 +149,6 @@ def test_start_command_serves_from_the_image_layout(published_version, tmp_path,
     finally:
         process.terminate()
         process.wait(15)
+    # e.g. gunicorn's control socket needs a writable XDG_RUNTIME_DIR (or home)
+    output = process.stdout.read().decode(errors="replace")
+    assert not re.search(r"\b(ERROR|CRITICAL|Traceback)\b", output), output

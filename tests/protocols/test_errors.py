@@ -9,6 +9,7 @@ import numpy as np
 import orjson
 import pytest
 
+from client.v2 import binary_request
 from function.contract.errors import ArtifactError, ManifestError, StorageError
 from function.contract.spec import SPEC
 from function.errors import DigitrunError, RequestError
@@ -29,7 +30,6 @@ from function.web.errors import (
     error_response,
 )
 from function.web.routes import Route, Router
-from scripts.v2_client import binary_request
 from tests.protocols.conftest import SERVER_VERSION, call
 from tests.protocols.fake import VERSION
 

@@ -11,10 +11,10 @@ import numpy as np
 import orjson
 import pytest
 
+from client.v2 import binary_request
 from function.contract.spec import SPEC
 from function.protocols.openapi import OPENAPI_VERSION, document
 from function.protocols.routing import routing_table
-from scripts.v2_client import binary_request
 from tests.function.helpers import validate
 from tests.protocols.conftest import SERVER_VERSION
 from tests.protocols.fake import VERSION, digit_png, images, mnist_like, raw_images

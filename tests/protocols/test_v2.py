@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
+from client.v2 import binary_request, read_outputs
 from function.contract.spec import PREDICTION_OUTPUT, SPEC, V2_DATATYPES
 from function.protocols.v2 import input_datatypes, model_metadata
-from scripts.v2_client import binary_request, read_outputs
 from tests.protocols.conftest import MAX_BATCH, SERVER_VERSION
 from tests.protocols.fake import VERSION, images, predicted_digit, probabilities, raw_images
 

@@ -1,5 +1,6 @@
 """Open Inference Protocol V2 on the client side: the one builder of binary tensor requests
-and the one reader of answers, shared by the demo, the tests and the benchmark."""
+and the one reader of answers (JSON or binary), shared by the client, the demo, the tests
+and the benchmark."""
 
 from __future__ import annotations
 
