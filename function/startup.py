@@ -1,4 +1,5 @@
-"""The service's start-up: settings, JSON logging, the verified model load, metrics, routes.
+"""The service's start-up: settings, JSON logging, the verified model load, metrics, routes
+(with the page's files and the prediction ids' secret).
 
 ``main.py`` calls :func:`build_app` once, in the gunicorn master before the workers fork;
 if it raises, :func:`log_startup_failure` writes the one line that says why and the
@@ -47,6 +48,8 @@ def build_app(settings: Settings | None = None) -> App:
                 "max_body_bytes": settings.max_body_bytes,
                 "max_batch": settings.max_batch,
                 "log_requests": settings.log_requests,
+                # unset: prediction ids are signed with a per-start secret (this instance)
+                "feedback_secret_shared": bool(settings.feedback_secret),
             }
         },
     )
@@ -71,7 +74,7 @@ def build_app(settings: Settings | None = None) -> App:
         exposition.serve_on_port(settings.metrics_port, settings.metrics_host)
     else:
         endpoint = exposition.MetricsApi(ctx.respond).metrics
-    routes = routing_table(ctx, version, metrics_endpoint=endpoint)
+    routes = routing_table(ctx, version, metrics_endpoint=endpoint, on_feedback=recorder.feedback)
     return App(ctx, Router(routes, served.version), recorder)
 
 

@@ -128,12 +128,22 @@ def show(base: str, digits: list[Digit]) -> int:
     return misses
 
 
+def hints(base: str) -> list[str]:
+    """What to try next: the page first, then the API."""
+    return [
+        f"== open {base}/ to draw a digit and see what the model reads",
+        f"== API: POST {base}/predict, {base}/openapi.json, metrics at {base}/metrics",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.demo_requests", description=__doc__)
     parser.add_argument("url", help="base URL of the function, e.g. http://127.0.0.1:8080")
     parser.add_argument("--count", type=int, default=3)
     args = parser.parse_args(argv)
-    show(args.url.rstrip("/"), test_digits(os.environ.get("MNIST_PATH"), args.count))
+    base = args.url.rstrip("/")
+    show(base, test_digits(os.environ.get("MNIST_PATH"), args.count))
+    print("\n".join(hints(base)))
     return 0
 
 

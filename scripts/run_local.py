@@ -1,6 +1,7 @@
 """The main job, locally: GCS emulator up, a model trained (or a published one reused),
 published to the emulated bucket, verified and re-measured, the function serving it, and a
-few real test digits sent through each protocol; then it keeps serving until Ctrl-C.
+few real test digits sent through each protocol; then it prints the draw-a-digit page's URL
+and keeps serving until Ctrl-C.
 
     python -m scripts.run_local [--arch mlp|cnn] [--retrain] [--port 8080] [--no-serve]
 
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from model.publish import list_versions
-from scripts.demo_requests import show, test_digits
+from scripts.demo_requests import hints, show, test_digits
 from scripts.local_stack import ROOT, child_env, function_server, gcs_emulator
 
 BUCKET = "digitrun-local"
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         with function_server(child_env(MODEL_URI=uri), args.port) as url:
             print(f"== the function serves {uri} at {url}")
             show(url, test_digits(os.environ.get("MNIST_PATH"), 3))
-            print(f"== serving at {url} (try {url}/openapi.json); Ctrl-C stops everything")
+            print("\n".join(hints(url)))
+            print("== Ctrl-C stops everything")
             try:
                 while True:
                     time.sleep(3600)

@@ -52,3 +52,8 @@ output "training_job" {
   description = "The training job (`gcloud run jobs update <name> --image ...` then `gcloud run jobs execute <name> --wait`)."
   value       = google_cloud_run_v2_job.train.name
 }
+
+output "feedback_secret" {
+  description = "The secret holding FEEDBACK_SECRET (add its value once: terraform/README.md, step 2)."
+  value       = google_secret_manager_secret.feedback.secret_id
+}

@@ -114,6 +114,15 @@ resource "google_cloud_run_v2_service" "service" {
         value = tostring(var.request_timeout_seconds)
       }
       env {
+        name = "FEEDBACK_SECRET" # signs prediction ids: the same key on every instance
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.feedback.secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
         name  = "METRICS" # /metrics only where something scrapes it
         value = tostring(var.prometheus_sidecar)
       }
@@ -190,5 +199,6 @@ resource "google_cloud_run_v2_service" "service" {
   depends_on = [
     google_storage_bucket_iam_member.runtime_reads_models,
     google_secret_manager_secret_iam_member.runtime_reads_run_monitoring,
+    google_secret_manager_secret_iam_member.runtime_reads_feedback,
   ]
 }

@@ -1,2 +1,3 @@
 """What the service tells its operators: JSON logs in Cloud Logging's format, Prometheus
-metrics, prediction drift, and prometheus_client's multiprocess mode."""
+metrics, prediction drift, production accuracy from feedback, and prometheus_client's
+multiprocess mode."""

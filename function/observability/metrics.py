@@ -6,7 +6,9 @@ picks single-process or multiprocess mode from ``PROMETHEUS_MULTIPROC_DIR`` when
 The request path calls a :class:`Recorder`'s methods: label children are resolved once and
 cached, and a batch's per-image observations are binned with numpy and added per bucket, so
 a request costs a handful of lock-protected increments, not one per image. Drift lives in
-:mod:`function.observability.drift`, the multiprocess registry in
+:mod:`function.observability.drift`, the production-accuracy gauge (computed at scrape
+time from the feedback counter) in :mod:`function.observability.accuracy`, the
+multiprocess registry in
 :mod:`function.observability.multiprocess`, the endpoint in
 :mod:`function.observability.exposition`.
 """
@@ -17,10 +19,11 @@ from bisect import bisect_left
 from typing import Any
 
 import numpy as np
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 
 from function.contract.manifest import Manifest
 from function.contract.spec import SPEC
+from function.observability.accuracy import ProductionAccuracy
 from function.observability.drift import DriftWindow
 
 # The *_created series would double the series count and nothing here reads them.
@@ -135,6 +138,19 @@ MODEL_READY = Gauge(
     "1 when a verified model is loaded and serving (min across workers).",
     multiprocess_mode="livemin",
 )
+MODEL_TEST_ACCURACY = Gauge(
+    "digitrun_model_test_accuracy",
+    "Test-set accuracy of the served model, from its manifest.",
+    multiprocess_mode="livemax",
+)
+FEEDBACK = Counter(
+    "digitrun_feedback",
+    "Feedback on predictions (POST /feedback): the predicted and the actual digit.",
+    ["predicted", "actual"],
+)
+# digitrun_production_accuracy, from FEEDBACK at scrape time (the multiprocess registry
+# derives it from the summed counter: function.observability.multiprocess).
+REGISTRY.register(ProductionAccuracy(FEEDBACK))
 
 
 def observe_one(histogram: Any, value: float) -> None:
@@ -167,7 +183,10 @@ class Recorder:
         self._requests: dict[tuple[str, str, str], Any] = {}
         self._durations: dict[str, Any] = {}
         self._errors: dict[tuple[str, str], Any] = {}
-        self._digits = [PREDICTIONS.labels(digit=str(d)) for d in range(SPEC.output.classes)]
+        classes = range(SPEC.output.classes)
+        self._digits = [PREDICTIONS.labels(digit=str(d)) for d in classes]
+        # every (predicted, actual) pair exists from the start: increase() sees the first one
+        self._feedback = [[FEEDBACK.labels(str(p), str(a)) for a in classes] for p in classes]
         self.drift: DriftWindow | None = None
 
     def request(self, route: str, method: str, code: int, seconds: float) -> None:
@@ -213,11 +232,17 @@ class Recorder:
         if self.drift is not None:
             self.drift.add(digits)
 
+    def feedback(self, predicted: int, actual: int) -> None:
+        """One feedback: the service predicted ``predicted``, the person meant ``actual``."""
+        self._feedback[predicted][actual].inc()
+
     def model_loaded(self, manifest: Manifest, seconds: float, drift_window: int) -> None:
-        """The verified model is in place: info, load time, ready, and the drift window."""
+        """The verified model is in place: info, test accuracy, load time, ready, and the
+        drift window."""
         MODEL_INFO.labels(
             manifest.version, manifest.served.sha256, manifest.arch, manifest.engine
         ).set(1)
+        MODEL_TEST_ACCURACY.set(manifest.metrics.test_accuracy)
         MODEL_LOAD_SECONDS.set(seconds)
         self.drift = DriftWindow(manifest.class_prior, drift_window, DRIFT_PSI)
         MODEL_READY.set(1)

@@ -1,5 +1,6 @@
 """prometheus_client's multiprocess mode: one registry adding up every process's files,
-and the process metrics (CPU, memory, fds) of every live worker.
+the production accuracy derived from the summed feedback counter, and the process metrics
+(CPU, memory, fds) of every live worker.
 
 Import only after :func:`function.observability.mode.prepare` chose the mode.
 """
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, multiprocess
+
+from function.observability.accuracy import WithProductionAccuracy
+from function.observability.metrics import FEEDBACK
 
 
 class WorkerProcessCollector:
@@ -57,12 +61,15 @@ def forget_dead_processes(directory: str) -> None:
 
 
 def multiprocess_registry() -> CollectorRegistry:
-    """A registry adding up every process's files, plus each worker's process metrics.
+    """A registry adding up every process's files, plus each worker's process metrics and
+    the production accuracy (computed from the summed feedback counter).
 
     The process collector runs first on each scrape and drops dead processes' live-gauge
     files, so the multiprocess collector after it sees only live workers' gauges.
     """
     registry = CollectorRegistry()
     registry.register(WorkerProcessCollector(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
-    multiprocess.MultiProcessCollector(registry)
+    files = multiprocess.MultiProcessCollector(None)
+    (feedback,) = FEEDBACK.describe()
+    registry.register(WithProductionAccuracy(files, feedback.name))
     return registry

@@ -19,11 +19,12 @@ from starlette.responses import Response
 
 from function.contract.spec import TensorSpec
 from function.inputs.tensors import batch_shapes
+from function.protocols.openapi_page import name_parameter, page_operation, prediction_id_header
 from function.protocols.openapi_schemas import schemas
 from function.protocols.v2 import HEADER_LENGTH, input_datatypes
 from function.web.context import Context
 from function.web.errors import ErrorStyle
-from function.web.paths import MODEL_ROUTE_NAME, V2_MODEL, VERSION
+from function.web.paths import MODEL_ROUTE_NAME, NAME, V2_MODEL, VERSION
 from function.web.routes import Route
 
 OPENAPI_VERSION = "3.0.3"
@@ -153,6 +154,8 @@ def document(
         versioned = VERSION in route.path
         if versioned:
             item["parameters"] = [_version_parameter()]
+        if NAME in route.path:
+            item["parameters"] = [name_parameter()]
         for method in route.handlers:
             item[method.lower()] = _operation(route.name, route.style, spec, versioned)
     return {
@@ -162,7 +165,8 @@ def document(
             "version": server_version,
             "description": "MNIST digit classifier (LiteRT) behind the /predict API, "
             "TensorFlow Serving REST and the Open Inference Protocol V2 "
-            f"(model {MODEL_ROUTE_NAME!r}, version {model_version}). Every response "
+            f"(model {MODEL_ROUTE_NAME!r}, version {model_version}), with a page to draw a "
+            "digit at / and feedback on predictions at /feedback. Every response "
             "carries the X-Model-Version header.",
         },
         "paths": paths,
@@ -173,6 +177,9 @@ def document(
 def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) -> dict[str, Any]:
     if name == "metrics":
         return _metrics_operation()
+    other = page_operation(name)
+    if other is not None:
+        return other
     op = OPERATIONS[name]
     inp = spec.input
     ranges = {inp.dtype: f"{inp.low:g}..{inp.high:g}", inp.raw_dtype: f"0..{inp.raw_max}"}
@@ -201,6 +208,8 @@ def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) 
 
 def _ok(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     ok = _json(schema, description)
+    if name == "predict":
+        ok["headers"] = prediction_id_header()
     if name == "v2_infer":  # binary outputs: an octet-stream answer with its header
         ok["content"]["application/octet-stream"] = dict(BINARY)
         ok["headers"] = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from function.contract.spec import PREDICTION_OUTPUT, TensorSpec
+from function.protocols.openapi_page import feedback_schemas
 from function.protocols.v2 import input_datatypes
 
 
@@ -32,6 +33,7 @@ def schemas(spec: TensorSpec) -> dict[str, Any]:
         **_tfserving(parts),
         **_v2(parts),
         **_v2_infer(spec, parts),
+        **feedback_schemas(spec),
     }
 
 
@@ -111,12 +113,19 @@ def _predict(p: _Parts) -> dict[str, Any]:
         },
         "PredictResponse": {
             "type": "object",
-            "required": ["prediction", "probabilities", "confidence", "model_version"],
+            "required": [
+                "prediction",
+                "probabilities",
+                "confidence",
+                "model_version",
+                "prediction_id",
+            ],
             "properties": {
                 "prediction": digit,
                 "probabilities": {"type": "array", "items": probs, "minItems": 1, "maxItems": 1},
                 "confidence": unit,
                 "model_version": {"type": "string"},
+                "prediction_id": {"type": "string", "description": "for POST /feedback"},
             },
         },
         "PredictBatchResponse": {

@@ -2,8 +2,10 @@
 
 * ``{"image": [784 numbers in 0..1]}`` (or 28x28 nested lists) →
   ``{"prediction": 7, "probabilities": [[10 floats]], "confidence": 0.98,
-  "model_version": "..."}`` — the one-row nesting is the original (1, 10) Keras output,
-  which its diagnostic client reads as ``result["probabilities"][0][k]``;
+  "model_version": "...", "prediction_id": "..."}`` — the one-row nesting is the original
+  (1, 10) Keras output, which its diagnostic client reads as
+  ``result["probabilities"][0][k]``; ``prediction_id`` (also in the ``X-Prediction-Id``
+  header) names this prediction for ``POST /feedback`` (the original client ignores it);
 * ``{"images": [[784], ...]}`` → ``{"predictions": [...], "probabilities": [[10], ...],
   "model_version": "..."}``;
 * a raw ``image/png`` or ``image/jpeg`` body, or a multipart form with the file field
@@ -30,6 +32,7 @@ from function.inputs.tensors import (
     to_array,
     unit_pixels,
 )
+from function.protocols.prediction_ids import PredictionIds
 from function.web.body import parse_json, read_body
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError
@@ -38,10 +41,12 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg")
 MULTIPART = "multipart/form-data"
 ACCEPTED = "application/json, image/png, image/jpeg or multipart/form-data"
+PREDICTION_ID_HEADER = b"x-prediction-id"
 
 
 class PredictApi:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, ids: PredictionIds) -> None:
+        self._ids = ids
         self._model = ctx.model
         self._respond = ctx.respond
         self._limit = ctx.settings.max_body_bytes
@@ -109,13 +114,18 @@ class PredictApi:
     def _single(self, pixels: np.ndarray) -> Response:
         probs = self._model.predict(pixels)
         best = int(probs[0].argmax())
+        prediction_id = self._ids.issue(best)
         body = {
             "prediction": best,
             "probabilities": probs,
             "confidence": probs[0, best],
             "model_version": self._respond.model_version,
+            "prediction_id": prediction_id,
         }
-        return self._respond.json(orjson.dumps(body, option=_NUMPY))
+        return self._respond.json(
+            orjson.dumps(body, option=_NUMPY),
+            extra=((PREDICTION_ID_HEADER, prediction_id.encode()),),
+        )
 
 
 async def _multipart_image(request: Request, body: bytes) -> bytes:

@@ -4,8 +4,11 @@ is derived from it."""
 
 from __future__ import annotations
 
+from function.protocols.feedback import FeedbackApi, FeedbackHook
 from function.protocols.openapi import DocsApi
+from function.protocols.page import PageApi
 from function.protocols.predict import PredictApi
+from function.protocols.prediction_ids import PredictionIds
 from function.protocols.tfserving import TfServingApi
 from function.protocols.v2 import V2Api
 from function.web import paths
@@ -18,11 +21,24 @@ NESTED = ErrorStyle.NESTED
 
 
 def routing_table(
-    ctx: Context, server_version: str, metrics_endpoint: Handler | None = None
+    ctx: Context,
+    server_version: str,
+    metrics_endpoint: Handler | None = None,
+    *,
+    on_feedback: FeedbackHook | None = None,
+    ids: PredictionIds | None = None,
 ) -> tuple[Route, ...]:
     """Every route of the service, bound to its handlers (``/metrics`` when the metrics
-    are served on the main port); the OpenAPI document is derived from this table."""
-    predict = PredictApi(ctx)
+    are served on the main port); the OpenAPI document is derived from this table.
+
+    Built once at start-up, in the gunicorn master: the page's files are read and the
+    prediction ids' secret is made here (unless ``ids`` is given), before the fork.
+    ``on_feedback(predicted, actual)`` is told about every accepted feedback.
+    """
+    ids = ids or PredictionIds.from_settings(ctx.settings, ctx.model.version)
+    predict = PredictApi(ctx, ids)
+    feedback = FeedbackApi(ctx, ids, on_feedback)
+    page = PageApi(ctx)
     tf = TfServingApi(ctx)
     v2 = V2Api(ctx, server_version)
     docs = DocsApi(ctx, server_version)
@@ -35,7 +51,10 @@ def routing_table(
     routes = (
         *metrics,
         # path                        name                  errors  method: handler
+        Route(paths.PAGE,             "page",               NESTED, {"GET": page.page}),
+        Route(paths.STATIC,           "static",             NESTED, {"GET": page.static}),
         Route(paths.PREDICT,          "predict",            NESTED, {"POST": predict.predict}),
+        Route(paths.FEEDBACK,         "feedback",           NESTED, {"POST": feedback.feedback}),
         Route(paths.OPENAPI,          "openapi",            NESTED, {"GET": docs.openapi}),
         Route(f"{v1}:predict",        "tfserving_predict",  PLAIN,  {"POST": tf.predict}),
         Route(v1,                     "tfserving_status",   PLAIN,  {"GET": tf.status}),

@@ -7,7 +7,7 @@ is skipped on the hot path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.responses import Response
 
@@ -50,6 +50,14 @@ class Responder:
         """Any other content type (a static page, a document)."""
         headers = [(b"content-type", content_type), *self._version, _length(body)]
         return ReadyResponse(body, 200, headers)
+
+    def file(self, body: bytes, headers: Sequence[Header]) -> Response:
+        """A static file with its prebuilt headers (content type, caching, security)."""
+        return ReadyResponse(body, 200, [*headers, *self._version, _length(body)])
+
+    def not_modified(self, headers: Sequence[Header]) -> Response:
+        """304: the client's copy is current; no body, no Content-Length."""
+        return ReadyResponse(b"", 304, [*headers, *self._version])
 
 
 def _length(body: bytes) -> Header:

@@ -2,9 +2,11 @@
 
 functions-framework sends every path to the one function; the function looks the path up
 in a dict (no pattern matching on the hot path). The V2 model routes also exist under
-``/versions/{version}``, expanded to the served version; any other version, model name or
-path gets a 404 in the style of the protocol its prefix belongs to. The table itself, which
-binds each path to its protocol's handler, is :mod:`function.protocols.routing`.
+``/versions/{version}``, expanded to the served version. A route whose path ends in
+``{name}`` (``/static/{name}``) is a prefix route: it serves every path under its prefix
+and is tried only after the dict missed. Any other version, model name or path gets a 404
+in the style of the protocol its prefix belongs to. The table itself, which binds each
+path to its protocol's handler, is :mod:`function.protocols.routing`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.responses import Response
 
 from function.web import paths
 from function.web.errors import ErrorStyle, ModelNotFoundError, NotFoundError
-from function.web.paths import MODEL_ROUTE_NAME, VERSION, VERSIONS
+from function.web.paths import MODEL_ROUTE_NAME, NAME, VERSION, VERSIONS
 
 Handler = Callable[[Request], Awaitable[Response]]
 PLAIN = ErrorStyle.PLAIN
@@ -26,7 +28,7 @@ NESTED = ErrorStyle.NESTED
 
 @dataclass(frozen=True)
 class Route:
-    path: str  # "{version}" stands for the served model version
+    path: str  # "{version}": the served model version; a trailing "{name}": any rest
     name: str  # a fixed label for logs (and metrics): never the raw path
     style: ErrorStyle
     handlers: dict[str, Handler] = field(compare=False)
@@ -37,22 +39,31 @@ class Route:
 
 
 class Router:
-    """Exact paths → routes; a miss is explained by :meth:`unknown`."""
+    """Exact paths → routes, then prefix routes; a miss is explained by :meth:`not_found`."""
 
     def __init__(self, routes: tuple[Route, ...], version: str) -> None:
         self.version = version
         self.exact: dict[str, Route] = {}
+        self.prefixes: dict[str, Route] = {}  # "/static/" → the route of every path under it
         for route in routes:
             handlers = dict(route.handlers)
             if "GET" in handlers:
                 handlers["HEAD"] = handlers["GET"]  # the server drops a HEAD answer's body
             path = route.path.replace(VERSION, version)
-            self.exact[path] = Route(path, route.name, route.style, handlers)
+            served = Route(path, route.name, route.style, handlers)
+            if path.endswith(NAME):
+                self.prefixes[path[: -len(NAME)]] = served
+            else:
+                self.exact[path] = served
         self._missing = {style: Route("", "unknown", style, {}) for style in ErrorStyle}
 
     def fallback(self, path: str) -> Route:
-        """For a path not in the table: its route without the trailing slash, else the
-        catch-all of the path's protocol (no handlers: :meth:`not_found` explains)."""
+        """For a path not in the exact table: the prefix route it falls under, else its
+        route without the trailing slash, else the catch-all of the path's protocol (no
+        handlers: :meth:`not_found` explains)."""
+        for prefix, route in self.prefixes.items():
+            if path.startswith(prefix):
+                return route
         if len(path) > 1 and path.endswith("/"):
             alias = self.exact.get(path.rstrip("/"))
             if alias is not None:

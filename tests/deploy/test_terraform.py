@@ -289,7 +289,7 @@ def test_training_job_env_names_are_ones_the_training_job_reads(config):
 
 
 def test_workers_equal_the_cpu_limit_and_cpu_idle_is_explicit(template, main_container):
-    env = {e["name"]: e["value"] for e in nested(main_container, "env")}
+    env = {e["name"]: e["value"] for e in nested(main_container, "env") if "value" in e}
     resources = only(main_container["resources"], "resources")
     assert env["WORKERS"] == resources["limits"]["cpu"] == "${var.cpu}"
     assert resources["startup_cpu_boost"] is True
@@ -305,7 +305,9 @@ def test_model_mount_and_model_uri_agree(config, template, main_container):
     assert gcs["read_only"] is True
     mount_path = config.resolve(mount["mount_path"])
     assert mount_path == "/mnt/models"
-    env = {e["name"]: config.resolve(e["value"]) for e in nested(main_container, "env")}
+    env = {
+        e["name"]: config.resolve(e["value"]) for e in nested(main_container, "env") if "value" in e
+    }
     assert env["MODEL_URI"] == f"{mount_path}/models/${{var.model_version}}"
     # ... and the training job publishes under the same prefix of the same bucket.
     job = config.resource("google_cloud_run_v2_job", "train")
@@ -405,3 +407,18 @@ def test_every_deployer_role_is_explained_in_the_readme(config):
     missing = {role for role in roles if f"`{role}`" not in table}
     assert not missing, f"roles without a reason in terraform/README.md: {missing}"
     assert "roles/owner" not in roles and "roles/editor" not in roles
+
+
+def test_the_feedback_secret_comes_from_secret_manager(config, main_container):
+    """Every instance signs prediction ids with the same key, read from Secret Manager (its
+    value never in Terraform), and the runtime account may read that secret."""
+    (entry,) = [e for e in nested(main_container, "env") if e["name"] == "FEEDBACK_SECRET"]
+    assert "value" not in entry
+    ref = only(only(entry["value_source"], "value_source")["secret_key_ref"], "secret_key_ref")
+    assert ref["secret"] == "${google_secret_manager_secret.feedback.secret_id}"
+    assert ref["version"] == "latest"
+    member = config.resource("google_secret_manager_secret_iam_member", "runtime_reads_feedback")
+    assert member["role"] == "roles/secretmanager.secretAccessor"
+    assert member["member"] == "${google_service_account.runtime.member}"
+    versions = config.resources("google_secret_manager_secret_version")
+    assert all("feedback" not in str(block.body.get("secret")) for block in versions)

@@ -41,6 +41,28 @@ def test_settings_defaults_and_errors():
             Settings.from_env(env)
 
 
+def test_feedback_settings_keep_the_secret_out_of_sight():
+    settings = Settings.from_env(
+        {
+            "MODEL_URI": "x",
+            "FEEDBACK_SECRET": " a-long-enough-secret ",
+            "FEEDBACK_TTL_SECONDS": "60",
+        }
+    )
+    assert (settings.feedback_secret, settings.feedback_ttl_seconds) == ("a-long-enough-secret", 60)
+    assert "a-long-enough-secret" not in repr(settings)
+    defaults = Settings.from_env({"MODEL_URI": "x"})
+    assert (defaults.feedback_secret, defaults.feedback_ttl_seconds) == ("", 3600)
+    for env, fragment in (
+        ({"FEEDBACK_SECRET": "short"}, "FEEDBACK_SECRET is shorter than 16 characters"),
+        ({"FEEDBACK_TTL_SECONDS": "0"}, "FEEDBACK_TTL_SECONDS='0' must be at least 1"),
+        ({"FEEDBACK_TTL_SECONDS": "1h"}, "FEEDBACK_TTL_SECONDS='1h' is not an integer"),
+    ):
+        with pytest.raises(ConfigError, match=fragment) as caught:
+            Settings.from_env({"MODEL_URI": "x", **env})
+        assert "short" not in str(caught.value).replace("shorter", "")
+
+
 @pytest.mark.parametrize(
     ("headers", "project", "expected"),
     [

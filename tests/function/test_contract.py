@@ -4,6 +4,7 @@ and conform to the OpenAPI document."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -343,3 +344,56 @@ def test_head_answers_without_a_body(server, http):
 
 def test_trailing_slash_is_the_same_route(server, http):
     assert http.get(f"{server.url}/v2/health/ready/", timeout=5).status_code == 200
+
+
+def test_the_page_and_its_assets(server, http, conforms):
+    """Through the real server: the page's headers, a 304 without a body, HEAD."""
+    static = Path(__file__).resolve().parents[2] / "function" / "static"
+    page = http.get(f"{server.url}/", timeout=5)
+    assert page.status_code == 200
+    conforms("/", "GET", page)
+    assert page.content == (static / "index.html").read_bytes()
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'; ")
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Cache-Control"] == "no-cache"
+    again = http.get(f"{server.url}/", headers={"If-None-Match": page.headers["ETag"]}, timeout=5)
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["ETag"] == page.headers["ETag"]
+    head = http.head(f"{server.url}/", timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Length"] == str(len(page.content))
+    script = http.get(f"{server.url}/static/app.js", timeout=5)
+    assert script.status_code == 200
+    conforms("/static/{name}", "GET", script)
+    assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert script.content == (static / "app.js").read_bytes()
+
+
+def test_feedback_on_a_real_prediction(server, http, digits, reference, conforms):
+    x, _ = digits
+    predicted = http.post(f"{server.url}/predict", json={"image": x[0].tolist()}, timeout=5)
+    conforms("/predict", "POST", predicted)
+    body = predicted.json()
+    assert body["prediction"] == int(reference(x[:1]).argmax())
+    assert predicted.headers["X-Prediction-Id"] == body["prediction_id"]
+    actual = (body["prediction"] + 1) % 10
+    answer = http.post(
+        f"{server.url}/feedback",
+        json={"prediction_id": body["prediction_id"], "actual": actual},
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    conforms("/feedback", "POST", answer)
+    assert answer.json() == {
+        "prediction_id": body["prediction_id"],
+        "predicted": body["prediction"],
+        "actual": actual,
+        "correct": False,
+    }
+    unknown = http.post(
+        f"{server.url}/feedback", json={"prediction_id": "x" * 36, "actual": 1}, timeout=5
+    )
+    assert unknown.status_code == 404
+    conforms("/feedback", "POST", unknown)

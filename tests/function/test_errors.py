@@ -249,7 +249,8 @@ def test_v2_binary_size_mismatch_is_400(server, http, manifest, digits):
 
 NOT_FOUND = [
     ("GET", "/nowhere", "nested", "no route"),
-    ("GET", "/", "nested", "no route"),
+    ("GET", "/index.html", "nested", "no route"),
+    ("GET", "/static/nothing.js", "nested", "no static file 'nothing.js'"),
     ("POST", "/v1/models/other:predict", "plain", "'other'"),
     ("GET", "/v1/models/mnist/labels", "plain", "no route"),
     ("GET", "/v2/models/other", "plain", "unknown model"),

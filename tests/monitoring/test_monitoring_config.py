@@ -25,7 +25,7 @@ def promtool(*args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess:
 def test_rules_are_valid():
     result = promtool("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
 
 
 def test_rules_unit_tests_pass():
@@ -47,7 +47,11 @@ def test_scrape_config_is_valid():
 
 
 def exported_metric_names() -> set[str]:
-    source = (ROOT / "function" / "observability" / "metrics.py").read_text()
+    # metrics.py defines them; accuracy.py the gauge computed at scrape time
+    source = "\n".join(
+        (ROOT / "function" / "observability" / name).read_text()
+        for name in ("metrics.py", "accuracy.py")
+    )
     names = set(re.findall(r'"(digitrun_[a-z_]+)"', source))
     counters = set(re.findall(r'Counter\(\s*"(digitrun_[a-z_]+)"', source))
     return names | {f"{n}_total" for n in counters}
@@ -62,5 +66,13 @@ def test_dashboard_queries_exported_metrics():
         base = re.sub(r"_(bucket|sum|count)$", "", name)
         assert name in known or base in known, name
     titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
-    for topic in ("latency", "status code", "digit", "confidence", "drift"):
+    for topic in (
+        "latency",
+        "status code",
+        "digit",
+        "confidence",
+        "drift",
+        "confusion matrix",
+        "production accuracy",
+    ):
         assert topic in titles, topic

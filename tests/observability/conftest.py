@@ -1,4 +1,5 @@
-"""The observability tests start real servers with the serving tests' fixtures."""
+"""The observability tests start real servers with the serving tests' fixtures, and a real
+Prometheus (``prometheus``) to scrape them."""
 
 from tests.function.conftest import (  # noqa: F401 (fixtures)
     digits,
@@ -6,3 +7,4 @@ from tests.function.conftest import (  # noqa: F401 (fixtures)
     reference,
     start_server,
 )
+from tests.observability.prom import prometheus  # noqa: F401 (fixture)

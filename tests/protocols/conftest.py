@@ -16,15 +16,17 @@ import pytest
 from starlette.requests import Request
 
 from function.config import Settings
+from function.protocols.prediction_ids import PredictionIds
 from function.protocols.routing import routing_table
 from function.web.app import App
 from function.web.context import Context
 from function.web.routes import Router
-from tests.protocols.fake import FakeModel
+from tests.protocols.fake import VERSION, FakeModel
 
 MAX_BATCH = 8
 LIMIT = 256 * 1024  # MAX_BODY_BYTES: a batch of 8 JSON images fits, a 9th too
 SERVER_VERSION = "9.9.9-test"
+FEEDBACK_SECRET = "in-process tests' secret"  # FEEDBACK_SECRET: ids can be checked here
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,20 @@ def model() -> FakeModel:
     return FakeModel()
 
 
+def verifier(ttl_seconds: int = 3600) -> PredictionIds:
+    """Ids under the tests' FEEDBACK_SECRET for the fake's version: checks the app's ids."""
+    return PredictionIds(FEEDBACK_SECRET.encode(), VERSION, ttl_seconds)
+
+
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(model_uri="unused", max_batch=MAX_BATCH, max_body_bytes=LIMIT, metrics=False)
+    return Settings(
+        model_uri="unused",
+        max_batch=MAX_BATCH,
+        max_body_bytes=LIMIT,
+        metrics=False,
+        feedback_secret=FEEDBACK_SECRET,
+    )
 
 
 @pytest.fixture
@@ -130,8 +143,22 @@ def ctx(model: FakeModel, settings: Settings) -> Context:
 
 
 @pytest.fixture
-def app(ctx: Context) -> App:
-    return App(ctx, Router(routing_table(ctx, SERVER_VERSION), ctx.model.version))
+def ids(ctx: Context) -> PredictionIds:
+    """The app's prediction ids (its ``clock`` and ``nonce`` may be replaced by a test)."""
+    return PredictionIds.from_settings(ctx.settings, ctx.model.version)
+
+
+@pytest.fixture
+def frozen_ids(ids: PredictionIds) -> PredictionIds:
+    """The app's ids made reproducible: a fixed time and an all-zero nonce."""
+    ids.clock = lambda: 1_767_225_600.0
+    ids.nonce = lambda size: b"\0" * size
+    return ids
+
+
+@pytest.fixture
+def app(ctx: Context, ids: PredictionIds) -> App:
+    return App(ctx, Router(routing_table(ctx, SERVER_VERSION, ids=ids), ctx.model.version))
 
 
 @pytest.fixture

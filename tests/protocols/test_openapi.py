@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import numpy as np
 import orjson
@@ -14,9 +15,10 @@ import pytest
 from client.v2 import binary_request
 from function.contract.spec import SPEC
 from function.protocols.openapi import OPENAPI_VERSION, document
+from function.protocols.prediction_ids import PredictionIds
 from function.protocols.routing import routing_table
 from tests.function.helpers import validate
-from tests.protocols.conftest import SERVER_VERSION
+from tests.protocols.conftest import FEEDBACK_SECRET, SERVER_VERSION
 from tests.protocols.fake import VERSION, digit_png, images, mnist_like, raw_images
 
 METHODS = ("get", "post", "put", "delete", "patch", "head", "options")
@@ -44,14 +46,15 @@ def test_every_route_and_method_is_documented_and_nothing_else(ctx, doc):
     table = {(r.path, method.lower()) for r in table_rows(ctx) for method in r.handlers}
     documented = {(p, m) for p, item in doc["paths"].items() for m in item if m in METHODS}
     assert table == documented
-    assert len(table) == 14
+    assert len(table) == 17
     for path, item in doc["paths"].items():
-        has_version = "{version}" in path
-        assert ("parameters" in item) == has_version, path
+        has_parameter = "{version}" in path or "{name}" in path
+        assert ("parameters" in item) == has_parameter, path
         for method in set(item) & set(METHODS):
             responses = item[method]["responses"]
             assert "200" in responses
-            assert ("404" in responses) == has_version, (path, method)
+            may_not_find = has_parameter or path == "/feedback"  # an unknown prediction id
+            assert ("404" in responses) == may_not_find, (path, method)
 
 
 def test_a_metrics_route_is_documented_when_served(ctx):
@@ -225,6 +228,27 @@ def test_v2_binary_request_answer_conforms(client, conforms):
     conforms("/v2/models/mnist/infer", "POST", answer)
 
 
+def test_feedback_request_and_answer_conform(client, conforms, doc):
+    predicted = client.post_json("/predict", {"image": X[0].tolist()})
+    conforms("/predict", "POST", predicted)
+    payload = {"prediction_id": predicted.json()["prediction_id"], "actual": 3}
+    validate(payload, {"$ref": "#/components/schemas/FeedbackRequest"}, doc, "feedback")
+    answer = client.post_json("/feedback", payload)
+    assert answer.status == 200, answer.body
+    conforms("/feedback", "POST", answer)
+
+
+def test_the_prediction_id_header_is_documented(doc):
+    ok = doc["paths"]["/predict"]["post"]["responses"]["200"]
+    assert "X-Prediction-Id" in ok["headers"]
+    single = doc["components"]["schemas"]["PredictResponse"]
+    assert "prediction_id" in single["required"]
+    assert "prediction_id" not in doc["components"]["schemas"]["PredictBatchResponse"]["properties"]
+
+
+EXPIRED = PredictionIds(
+    FEEDBACK_SECRET.encode(), VERSION, 3600, clock=lambda: time.time() - 7200
+).issue(4)
 ERROR_CASES = [
     ("/predict", "POST", b"{", {}, 400),
     ("/predict", "POST", b'{"images": [[0]]}', {}, 400),
@@ -237,6 +261,13 @@ ERROR_CASES = [
     ("/v2/models/mnist/infer", "POST", b"{}", {"Content-Encoding": "gzip"}, 415),
     (f"{VERSIONED}/infer", "POST", b"{}", {}, 400),
     (VERSIONED, "GET", b"", {}, 404),
+    ("/static/{name}", "GET", b"", {}, 404),
+    ("/feedback", "POST", b"{", {}, 400),
+    ("/feedback", "POST", b'{"prediction_id": "x", "actual": 10}', {}, 400),
+    ("/feedback", "POST", b'{"prediction_id": "x", "actual": 1}', {}, 404),
+    ("/feedback", "POST", b'{"prediction_id": "%s", "actual": 1}' % EXPIRED.encode(), {}, 410),
+    ("/feedback", "POST", b"{}", {"Content-Length": str(10**9)}, 413),
+    ("/feedback", "POST", b"x", {"Content-Type": "text/plain"}, 415),
     (f"{VERSIONED}/ready", "GET", b"", {}, 404),
 ]
 

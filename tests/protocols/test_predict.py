@@ -12,7 +12,7 @@ from PIL import Image
 
 import function.protocols.predict as predict_module
 from function.inputs.images import image_to_pixels
-from tests.protocols.conftest import MAX_BATCH
+from tests.protocols.conftest import MAX_BATCH, verifier
 from tests.protocols.fake import (
     VERSION,
     digit_png,
@@ -33,11 +33,20 @@ def check_single(answer, sent: np.ndarray) -> dict:
     assert answer.headers["x-model-version"] == VERSION
     body = answer.json()
     expected = probabilities(sent.reshape(1, 784))
-    assert set(body) == {"prediction", "probabilities", "confidence", "model_version"}
+    assert set(body) == {
+        "prediction",
+        "probabilities",
+        "confidence",
+        "model_version",
+        "prediction_id",
+    }
     assert body["prediction"] == int(predicted_digit(sent)[0])
     assert np.array_equal(np.float32(body["probabilities"]), expected)  # the (1, 10) nesting
     assert np.float32(body["confidence"]) == expected[0].max()
     assert body["model_version"] == VERSION
+    # a signed id of this prediction, in the body and the header alike
+    assert answer.headers["x-prediction-id"] == body["prediction_id"]
+    assert verifier().verify(body["prediction_id"]).predicted == body["prediction"]
     return body
 
 
@@ -45,6 +54,7 @@ def check_batch(answer, sent: np.ndarray) -> dict:
     assert answer.status == 200, answer.body
     body = answer.json()
     assert set(body) == {"predictions", "probabilities", "model_version"}
+    assert "x-prediction-id" not in answer.headers  # batches have no id: unchanged
     assert body["predictions"] == predicted_digit(sent).tolist()
     assert np.array_equal(np.float32(body["probabilities"]), probabilities(sent))
     assert body["model_version"] == VERSION
@@ -103,8 +113,9 @@ def test_batch(client, fast_path, n, grid):
 
 
 @pytest.mark.parametrize("key", ["image", "images"])
-def test_fast_and_general_paths_answer_the_same_bytes(client, fast_path, key):
-    """An extra key sends the same image(s) down the general (orjson) path."""
+def test_fast_and_general_paths_answer_the_same_bytes(client, fast_path, frozen_ids, key):
+    """An extra key sends the same image(s) down the general (orjson) path (the
+    prediction ids frozen: same time, same nonce, so the same id)."""
     x = images(4, seed=11)
     value = x[0].tolist() if key == "image" else x.tolist()
     fast = client.post_json(PREDICT, {key: value})

@@ -74,7 +74,10 @@ def check_error(answer, status: int, style: str, fragment: str) -> str:
 NOT_FOUND = [
     # method, path, style, message, reason
     ("GET", "/nowhere", "nested", "no route '/nowhere': see /openapi.json", "not_found"),
-    ("GET", "/", "nested", "no route '/'", "not_found"),
+    ("GET", "/index.html", "nested", "no route '/index.html'", "not_found"),
+    ("GET", "/static", "nested", "no route '/static'", "not_found"),
+    ("GET", "/staticx/app.js", "nested", "no route '/staticx/app.js'", "not_found"),
+    ("POST", "/feedback/x", "nested", "no route '/feedback/x'", "not_found"),
     ("GET", "/v1", "nested", "no route '/v1'", "not_found"),
     ("GET", "/predict/x", "nested", "no route '/predict/x'", "not_found"),
     (
@@ -152,6 +155,11 @@ WRONG_METHOD = [
     ("OPTIONS", "/v2/models/mnist/infer", "plain", "POST"),
     ("HEAD", f"/v2/models/mnist/versions/{VERSION}/infer", "plain", "POST"),
     ("PATCH", "/predict/", "nested", "POST"),
+    ("POST", "/", "nested", "GET, HEAD"),
+    ("POST", "/static/app.js", "nested", "GET, HEAD"),
+    ("DELETE", "/static/no-such-file", "nested", "GET, HEAD"),
+    ("GET", "/feedback", "nested", "POST"),
+    ("PUT", "/feedback/", "nested", "POST"),
 ]
 
 
@@ -184,7 +192,7 @@ def test_trailing_slash_is_the_same_route(client, path):
 
 
 @pytest.mark.parametrize("path", POST_ROUTES)
-def test_trailing_slash_on_post_routes(client, path):
+def test_trailing_slash_on_post_routes(client, frozen_ids, path):
     body = b'{"image": [%s]}' % b",".join([b"0"] * 784)
     if not path.startswith("/predict"):
         body = (
@@ -213,7 +221,9 @@ def test_route_names_are_fixed_labels(recorded):
     ]
     names = {route.name for route in app.router.exact.values()}
     assert names == {
+        "page",
         "predict",
+        "feedback",
         "openapi",
         "tfserving_predict",
         "tfserving_status",
@@ -224,6 +234,9 @@ def test_route_names_are_fixed_labels(recorded):
         "v2_model",
         "v2_model_ready",
         "v2_infer",
+    }
+    assert {prefix: route.name for prefix, route in app.router.prefixes.items()} == {
+        "/static/": "static"
     }
 
 
