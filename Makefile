@@ -74,10 +74,10 @@ run: setup  ## the main job: emulator, train or reuse, publish, evaluate
 
 test: setup system-deps serving-venv client-venv deploy-tools  ## the whole test suite
 	TRITONCLIENT_PYTHON=$(CURDIR)/$(CLIENT_VENV)/bin/python \
-	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest $(ARGS)
+	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest -m "not train_image" $(ARGS)
 
 test-fast: setup serving-venv deploy-tools  ## the tests that neither train nor start a server (in-process)
-	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest -m "not slow" $(ARGS)
+	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest -m "not slow and not train_image" $(ARGS)
 
 image: setup system-deps  ## the serving image with podman (stand-in base made once); ARGS="--target train" for the job's
 	$(PY) -m scripts.image build $(ARGS)

@@ -185,6 +185,7 @@ def test_sigterm_stops_it_within_10_seconds(container, report):
     assert problem_lines(log) == [], log
 
 
+@pytest.mark.train_image
 def test_the_train_target_trains_and_publishes_offline(mnist_path, report, logs, tmp_path):
     info = built(report, logs, TRAIN_TAG, "train")
     report["train_size_mb"] = round(info["Size"] / 1e6, 1)
