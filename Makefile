@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 # MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
 export MNIST_PATH
 
-.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test bench lint fmt clean
+.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test loadtest loadtest-report bench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -84,6 +84,15 @@ image: setup system-deps  ## the serving image with podman (stand-in base made o
 
 image-test: setup system-deps  ## build both images and run them as Cloud Run does (needs MNIST_PATH)
 	$(PY) -m pytest tests/deploy/test_image.py -s $(ARGS)
+
+loadtest: setup  ## Locust load test, gated, with a report (ARGS="--shape ramp --host URL --workers 2 ...")
+	$(PY) -m loadtest $(ARGS)
+
+LOADTEST_RAMP := --shape ramp --step-users 24 --steps 10 --step-seconds 15 --quiet
+loadtest-report: setup  ## capacity report → LOADTEST.md (the ramp with 2 Locust workers, then 1; ~7 min)
+	-$(PY) -m loadtest $(LOADTEST_RAMP) --workers 2 --out .run/loadtest/ramp-2workers $(ARGS)
+	$(PY) -m loadtest $(LOADTEST_RAMP) --out .run/loadtest/ramp-1process \
+	  --capacity-report LOADTEST.md --compare .run/loadtest/ramp-2workers/summary.json $(ARGS)
 
 bench: setup system-deps serving-venv  ## serving benchmark → BENCHMARKS.md (needs MNIST_PATH)
 	$(PY) -m bench.run $(ARGS)

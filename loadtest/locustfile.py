@@ -1,119 +1,94 @@
-"""Locust load test of a digitrun endpoint (local or Cloud Run).
+"""Locust load test of a digitrun endpoint (local or Cloud Run): the users and their tasks.
 
-    locust -f loadtest/locustfile.py --headless -u 16 -r 16 -t 30s --host http://127.0.0.1:8080
+    locust -f loadtest/locustfile.py --headless -u 8 -r 8 -t 30s --host https://...
+    python -m loadtest --shape ramp            # the runner: local stack, report, plots
 
-Users send real MNIST test digits (from MNIST_PATH, else Keras' download) to ``/predict``
-(single digits, and batches of 32 with LOCUST_BATCH_WEIGHT > 0) and check every answer's
-shape. When the run ends, the gate fails it (exit code 1) if the p99 latency exceeds
-LOCUST_MAX_P99_MS or the failure ratio exceeds LOCUST_MAX_FAILURE_RATIO.
-
-| env | default | meaning |
-|---|---|---|
-| MNIST_PATH | Keras download | test digits to send |
-| LOCUST_BATCH_WEIGHT | 0 | weight of the batch task (single digits weigh 10) |
-| LOCUST_MAX_P99_MS | 50 | latency gate on the aggregated p99 |
-| LOCUST_MAX_FAILURE_RATIO | 0.001 | failure gate |
+Each user (a ``FastHttpUser``) sends real MNIST test digits through every protocol the
+service speaks, in the weighted mix of ``loadtest/traffic.py`` (``LOADTEST_MIX``), and checks
+every answer: status 200, shapes, probabilities in 0..1 summing to 1, the prediction being
+the most probable class; the predicted digits are compared with the true labels (accuracy
+under load per request kind). When Locust quits, the SLO gates of ``loadtest/gates.py``
+(failure ratio, p95, p99, req/s, accuracy; ``LOCUST_*`` variables) set the exit code: 1
+when one breaks. ``LOADTEST_SHAPE`` picks a load profile (``loadtest/shapes.py``); without
+it, ``-u/-r/-t`` drive the run. Digits come from ``LOADTEST_DATA`` / ``MNIST_PATH``, else
+the sample in ``loadtest/data/``. An ``https://`` host gets a Google ID token when the
+environment has credentials (``LOADTEST_ID_TOKEN``, ``loadtest/auth.py``).
+``LOADTEST_RESULT`` names a JSON file for the verdict and the figures (the runner's input).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import random
+import sys
+from pathlib import Path
+from typing import ClassVar
 
-import numpy as np
-import orjson
-from locust import FastHttpUser, events, task
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:  # `locust -f` imports this file alone; its siblings live in ROOT
+    sys.path.insert(0, ROOT)
 
-from function.contract.spec import SPEC
+from locust import FastHttpUser, events  # noqa: E402
 
-BATCH = 32
+from loadtest import auth, checks, results, shapes, traffic  # noqa: E402
+from loadtest.accuracy import Tally  # noqa: E402
+from loadtest.digits import load_digits  # noqa: E402
 
-
-def load_digits() -> tuple[list[list[float]], list[int]]:
-    """The 10,000 MNIST test digits as 784-float lists (0..1) and their labels."""
-    path = os.environ.get("MNIST_PATH")
-    if path:
-        with np.load(path) as data:
-            images, labels = data["x_test"], data["y_test"]
-    else:
-        import keras  # noqa: PLC0415 (only without MNIST_PATH)
-
-        (_, _), (images, labels) = keras.datasets.mnist.load_data()
-    scaled = SPEC.input.scale(images).round(4)
-    return scaled.tolist(), labels.tolist()
+DIGITS = load_digits()
+WEIGHTS = traffic.weights(os.environ.get("LOADTEST_MIX"))
+ACTIVE = [kind for kind in traffic.KINDS if WEIGHTS[kind.key] > 0]
+POOLS = {kind.key: traffic.prepare(kind, DIGITS.images, DIGITS.labels) for kind in ACTIVE}
+TALLY = Tally()
+TOKENS: dict[str, auth.TokenSource] = {}
 
 
-DIGITS, LABELS = load_digits()
-SINGLE_BODIES = [orjson.dumps({"image": image}) for image in DIGITS[:1000]]
-HEADERS = {"Content-Type": "application/json"}
+def send(user: FastHttpUser, kind: traffic.Kind) -> None:
+    """One request of ``kind`` with a random prepared digit (or batch), checked."""
+    prepared = random.choice(POOLS[kind.key])
+    headers = {**prepared.headers, **TOKENS["host"].headers()} if TOKENS else prepared.headers
+    with user.client.post(
+        kind.path, data=prepared.body, headers=headers, name=kind.name, catch_response=True
+    ) as response:
+        TALLY.sent()
+        if response.status_code != 200:
+            response.failure(f"status {response.status_code}")
+            return
+        try:
+            predicted = kind.decode(response.content, response.headers or {}, kind.size)
+        except checks.BadAnswerError as exc:
+            response.failure(str(exc))
+            return
+        TALLY.add(kind.name, predicted, prepared.labels)
+
+
+def task_for(kind: traffic.Kind):
+    def task(user: FastHttpUser) -> None:
+        send(user, kind)
+
+    task.__name__ = kind.key
+    return task
 
 
 class DigitUser(FastHttpUser):
-    """A client of ``/predict``."""
+    """A client of every protocol, weighted by the traffic mix."""
 
-    @task(10)
-    def predict_one(self) -> None:
-        index = random.randrange(len(SINGLE_BODIES))
-        with self.client.post(
-            "/predict",
-            data=SINGLE_BODIES[index],
-            headers=HEADERS,
-            name="/predict",
-            catch_response=True,
-        ) as response:
-            check_single(response)
-
-    @task(int(os.environ.get("LOCUST_BATCH_WEIGHT", "0")))
-    def predict_batch(self) -> None:
-        start = random.randrange(len(DIGITS) - BATCH)
-        body = orjson.dumps({"images": DIGITS[start : start + BATCH]})
-        with self.client.post(
-            "/predict",
-            data=body,
-            headers=HEADERS,
-            name=f"/predict [batch {BATCH}]",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 200:
-                response.failure(f"status {response.status_code}")
-                return
-            answer = orjson.loads(response.content)
-            if len(answer.get("predictions", [])) != BATCH:
-                response.failure("wrong number of predictions")
+    wait_time = shapes.think_time()
+    tasks: ClassVar = {task_for(kind): WEIGHTS[kind.key] for kind in ACTIVE}
 
 
-def check_single(response) -> None:
-    """A 200 with a digit and one row of 10 probabilities."""
-    if response.status_code != 200:
-        response.failure(f"status {response.status_code}")
-        return
-    answer = orjson.loads(response.content)
-    classes = SPEC.output.classes
-    if (
-        not 0 <= answer.get("prediction", -1) < classes
-        or len(answer["probabilities"][0]) != classes
-    ):
-        response.failure(f"malformed answer {answer}")
+@events.init.add_listener
+def on_init(environment, **_kwargs) -> None:
+    """Get the ID token (if any) in every process, once the host is known."""
+    from client.errors import UsageError  # noqa: PLC0415
+
+    if environment.host:
+        try:
+            TOKENS["host"] = auth.TokenSource(environment.host)
+        except UsageError as exc:  # --id-token always, and no token to be had
+            raise SystemExit(f"loadtest: {exc}") from None
 
 
-@events.quitting.add_listener
-def latency_gate(environment, **_kwargs) -> None:
-    """Fail the run when the p99 latency or the failure ratio is over its gate."""
-    stats = environment.stats.total
-    max_p99 = float(os.environ.get("LOCUST_MAX_P99_MS", "50"))
-    max_failures = float(os.environ.get("LOCUST_MAX_FAILURE_RATIO", "0.001"))
-    p99 = stats.get_response_time_percentile(0.99) or 0.0
-    if stats.num_requests == 0:
-        environment.process_exit_code = 1
-        reason = "no requests were made"
-    elif stats.fail_ratio > max_failures:
-        environment.process_exit_code = 1
-        reason = f"failure ratio {stats.fail_ratio:.4f} > {max_failures}"
-    elif p99 > max_p99:
-        environment.process_exit_code = 1
-        reason = f"p99 {p99:.0f} ms > {max_p99:.0f} ms"
-    else:
-        reason = f"p99 {p99:.0f} ms <= {max_p99:.0f} ms, failures {stats.fail_ratio:.4f}"
-    verdict = "FAIL" if environment.process_exit_code else "PASS"
-    logging.getLogger("digitrun.loadtest").info("latency gate: %s (%s)", verdict, reason)
+results.install(events, TALLY)
+
+if shapes.selected() is not None:
+    LoadShape = shapes.selected()
