@@ -1,6 +1,6 @@
 """Make the MNIST test-digit sample shipped in ``loadtest/data/`` (``mnist_test_sample.npz``).
 
-    python -m loadtest.sample --data ../shared/data/mnist.npz [--per-class 50] [--seed 0]
+    python -m loadtest.sample --data path/to/mnist.npz [--per-class 50] [--seed 0]
 
 It keeps Keras' layout (``x_test`` uint8 [N, 28, 28], ``y_test`` uint8 [N]) plus ``index``,
 each digit's position in MNIST's test set, so ``--data`` accepts either file. The digits
