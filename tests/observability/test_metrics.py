@@ -142,29 +142,41 @@ def test_two_workers_add_up(start_server, mnist, tmp_path):
             if answer.status_code != 200:
                 errors.append(answer.status_code)
 
-    threads = [threading.Thread(target=client) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    def per_worker() -> dict[str, float]:
+        """Each worker's own count, from its own file."""
+        counts = {}
+        for path in directory.glob("counter_*.db"):
+            counted = sum(
+                v
+                for key, v, *_ in MmapedDict.read_all_values_from_file(str(path))
+                if '"digitrun_requests_total"' in key and '"predict"' in key
+            )
+            if counted:
+                counts[path.stem.rsplit("_", 1)[1]] = counted
+        return counts
+
+    # Which worker accepts a connection is the kernel's choice: on a busy machine one worker
+    # may take a whole round. Send rounds of 200 until both have answered (at most 10).
+    sent = 0
+    for _ in range(10):
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        sent += 200
+        if len(per_worker()) == 2:
+            break
     assert not errors
     samples = scrape(f"{server.url}/metrics")
     assert (
-        value(samples, "digitrun_requests_total", route="predict", method="POST", code="200") == 200
+        value(samples, "digitrun_requests_total", route="predict", method="POST", code="200")
+        == sent
     )
-    assert value(samples, "digitrun_request_duration_seconds_count", route="predict") == 200
+    assert value(samples, "digitrun_request_duration_seconds_count", route="predict") == sent
     assert value(samples, "digitrun_model_ready") == 1
-    # each worker's own count, from its own file: both must have answered
-    per_worker = {}
-    for path in directory.glob("counter_*.db"):
-        counted = sum(
-            v
-            for key, v, *_ in MmapedDict.read_all_values_from_file(str(path))
-            if '"digitrun_requests_total"' in key and '"predict"' in key
-        )
-        if counted:
-            per_worker[path.stem.rsplit("_", 1)[1]] = counted
-    assert len(per_worker) == 2 and sum(per_worker.values()) == 200, per_worker
+    counts = per_worker()  # both must have answered, and their counts add up
+    assert len(counts) == 2 and sum(counts.values()) == sent, counts
     pids = {
         dict(labels)["pid"] for (name, labels) in samples if name == "process_resident_memory_bytes"
     }
