@@ -3,7 +3,7 @@
 Every variable is listed in the README's configuration table. The server's own variables
 (``PORT``, ``WORKERS``, ``CLOUD_RUN_TIMEOUT_SECONDS``...) are read by functions-framework
 and gunicorn (``WORKERS`` and ``PORT`` are read here too, to choose the metrics mode and to
-check ``METRICS_PORT``); ``STORAGE_TIMEOUT_SECONDS`` and ``STORAGE_EMULATOR_HOST`` by
+check ``METRICS_PORT``); ``STORAGE_TIMEOUT_SECONDS``, ``STORAGE_RETRIES`` and ``STORAGE_EMULATOR_HOST`` by
 :mod:`function.contract.storage`, which the training job shares.
 """
 

@@ -24,8 +24,10 @@ from starlette.responses import Response  # noqa: E402
 from function.config import Settings  # noqa: E402
 from function.observability import mode  # noqa: E402
 from function.startup import build_app, log_startup_failure  # noqa: E402
+from function.web.server_options import configure_workers  # noqa: E402
 
 try:
+    configure_workers()
     _settings = Settings.from_env()
     # prometheus_client reads its mode when imported: decide it first.
     mode.prepare(_settings.workers, _settings.metrics, _settings.metrics_port)

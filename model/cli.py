@@ -1,4 +1,4 @@
-"""``python -m model train|evaluate|list|check``: a thin shell over plain functions.
+"""``python -m model train|evaluate|list|check|clean``: a thin shell over plain functions.
 
 Every flag has an environment-variable fallback (listed in the README). Errors reach the
 user as one line on stderr and a non-zero exit code, never as a traceback.
@@ -41,11 +41,11 @@ def _env(name: str, default: str | int | None = None) -> str | int | None:
     return raw if raw else default
 
 
-def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+def _positive(kind: Callable[[str], Any], zero: bool = False) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"must be {'>=' if zero else '>'} 0, not {text}")
         return value
 
     parse.__name__ = kind.__name__
@@ -60,13 +60,14 @@ def _fraction(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: train, evaluate, list."""
+    """The command line: train, evaluate, list, check, clean."""
     parser = _Parser(prog="python -m model", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub.add_parser("train", help="train, track in MLflow, export, publish a version"))
     _add_evaluate(sub.add_parser("evaluate", help="verify a published version and re-measure it"))
     _add_list(sub.add_parser("list", help="the versions under a bucket prefix or directory"))
     _add_check(sub.add_parser("check", help="release gate: a complete version, accurate enough"))
+    _add_clean(sub.add_parser("clean", help="remove incomplete version folders (no manifest)"))
     return parser
 
 
@@ -155,6 +156,18 @@ def _add_check(check: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_clean(clean: argparse.ArgumentParser) -> None:
+    _add_list(clean)
+    clean.add_argument(
+        "--grace-seconds",
+        type=_positive(float, zero=True),
+        default=_env("DIGITRUN_CLEAN_GRACE_SECONDS", "3600"),
+        help="keep folders written to this recently: a publish may still be under way "
+        "[env DIGITRUN_CLEAN_GRACE_SECONDS; default 3600]",
+    )
+    clean.add_argument("--dry-run", action="store_true", help="only list what would go")
+
+
 def _fraction_inclusive(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -230,11 +243,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    from model.cleanup import clean_incomplete  # noqa: PLC0415
+
+    leftovers = clean_incomplete(args.uri, args.grace_seconds, args.dry_run)
+    for leftover in leftovers:
+        state = "removed" if leftover.removed else f"kept ({leftover.reason})"
+        print(f"{leftover.name}  {leftover.files} files  {state}")
+    removed = sum(leftover.removed for leftover in leftovers)
+    print(f"{removed} incomplete version folders removed under {args.uri}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "list": cmd_list,
     "check": cmd_check,
+    "clean": cmd_clean,
 }
 
 

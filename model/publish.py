@@ -1,5 +1,10 @@
 """Publishing a version (data files first, ``manifest.json`` last, never overwriting) and
-listing the versions under a bucket prefix or directory."""
+listing the versions under a bucket prefix or directory.
+
+A publish that died part-way leaves a folder without a manifest: no reader takes it for a
+version. Publishing the same version again completes it (files already there and intact
+are kept, others replaced); a folder with a manifest is never written to.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from function.contract.checksums import verify_directory
+from function.contract.checksums import verify_directory, verify_file
 from function.contract.errors import ArtifactError, VersionExistsError
-from function.contract.manifest import MANIFEST_NAME, Manifest, is_version_id
+from function.contract.manifest import MANIFEST_NAME, FileEntry, Manifest, is_version_id
 from function.contract.storage import Store, open_store, read_manifest
 
 
@@ -23,16 +28,35 @@ def publish_version(directory: Path, manifest: Manifest, base_uri: str) -> str:
     base = open_store(base_uri)
     base.check()
     version = manifest.version
-    if base.exists(version):
-        raise VersionExistsError(f"{base.uri}/{version} already exists; refusing to overwrite")
     target = base.sub(version)
-    for name in sorted(manifest.files):
+    resuming = base.exists(version)
+    if resuming and target.exists(MANIFEST_NAME):
+        raise VersionExistsError(f"{base.uri}/{version} already exists; refusing to overwrite")
+    for name, entry in sorted(manifest.files.items()):
+        if resuming and _left_intact(target, name, entry):
+            continue
         target.upload(directory / name, name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / MANIFEST_NAME
         path.write_bytes(manifest.dump())
         target.upload(path, MANIFEST_NAME)
     return target.uri
+
+
+def _left_intact(target: Store, name: str, entry: FileEntry) -> bool:
+    """True when an earlier, interrupted publish left ``name`` complete; a damaged copy is
+    deleted (the folder has no manifest: nothing reads it) so it can be uploaded again."""
+    if not target.exists(name):
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "object"
+        try:
+            target.download(name, path)
+            verify_file(path, name, entry)
+            return True
+        except ArtifactError:
+            target.delete(name)
+            return False
 
 
 @dataclass(frozen=True)

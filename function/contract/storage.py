@@ -1,19 +1,24 @@
 """Reading (and, for the training job, writing) model versions in GCS or a directory.
 
-One URI form names both: ``gs://BUCKET/PREFIX`` (google-cloud-storage, which honours
-``STORAGE_EMULATOR_HOST``) or a local directory, as a plain path or ``file://`` URI.
+One URI form names both: ``gs://BUCKET/PREFIX`` (:mod:`function.contract.gcs`, which
+honours ``STORAGE_EMULATOR_HOST``) or a local directory, as a plain path or ``file://`` URI.
 Both backends offer the same few operations, so every caller runs the same code path
-against the emulator, real GCS and a laptop's disk.
+against the emulator, real GCS and a laptop's disk. Each call is bounded by
+``STORAGE_TIMEOUT_SECONDS``; :func:`with_retries` repeats a whole operation
+``STORAGE_RETRIES`` more times with backoff while the storage cannot be reached.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
 from function.contract.checksums import verify_file
@@ -30,6 +35,13 @@ from function.contract.manifest import MANIFEST_NAME, Manifest
 
 TIMEOUT_ENV = "STORAGE_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT = 10.0
+RETRIES_ENV = "STORAGE_RETRIES"
+DEFAULT_RETRIES = 2
+MAX_RETRIES = 10
+BACKOFF_SECONDS = 1.0  # before the first retry, doubled before each next one
+MAX_BACKOFF_SECONDS = 8.0
+log = logging.getLogger("digitrun")
+T = TypeVar("T")
 
 
 def storage_timeout() -> float:
@@ -42,6 +54,48 @@ def storage_timeout() -> float:
     if not value > 0:
         raise StorageError(f"{TIMEOUT_ENV}={raw!r} must be a positive number of seconds")
     return value
+
+
+def storage_retries() -> int:
+    """How many times an unreachable storage is tried again: ``STORAGE_RETRIES``."""
+    raw = os.environ.get(RETRIES_ENV, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_RETRIES
+    except ValueError as exc:
+        raise StorageError(f"{RETRIES_ENV}={raw!r} is not an integer") from exc
+    if not 0 <= value <= MAX_RETRIES:
+        raise StorageError(f"{RETRIES_ENV}={raw!r} must be between 0 and {MAX_RETRIES}")
+    return value
+
+
+def backoff_seconds(retry: int) -> float:
+    """The pause before retry number ``retry`` (1-based): 1, 2, 4, 8, 8... seconds."""
+    return min(BACKOFF_SECONDS * 2 ** (retry - 1), MAX_BACKOFF_SECONDS)
+
+
+def with_retries(action: Callable[[], T], what: str) -> T:
+    """``action()``, tried again ``STORAGE_RETRIES`` times with backoff while the storage
+    cannot be reached (one WARNING line per retry); the last StorageUnavailableError says
+    how many attempts were made. Any other error is raised at once."""
+    retries = storage_retries()
+    for attempt in range(1, retries + 2):
+        try:
+            return action()
+        except StorageUnavailableError as exc:
+            if attempt > retries:
+                raise StorageUnavailableError(f"{exc} ({attempt} attempts)") from exc
+            pause = backoff_seconds(attempt)
+            log.warning(
+                "%s: storage unavailable (attempt %d of %d), retrying in %.0f s: %s",
+                what,
+                attempt,
+                retries + 1,
+                pause,
+                exc,
+                extra={"fields": {"attempt": attempt, "retry_in_seconds": pause}},
+            )
+            time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Store(Protocol):
@@ -66,6 +120,15 @@ class Store(Protocol):
 
     def children(self) -> list[str]:
         """Names of the immediate sub-folders."""
+
+    def files(self) -> dict[str, float]:
+        """Every object below this folder (relative name) and when it was last written."""
+
+    def delete(self, name: str) -> None:
+        """Remove one object (nothing when it does not exist)."""
+
+    def remove(self) -> None:
+        """Remove this folder and everything in it."""
 
     def sub(self, name: str) -> Store:
         """The store of the sub-folder ``name``."""
@@ -128,126 +191,23 @@ class LocalStore:
             raise LocationNotFoundError(f"directory {self.root} does not exist")
         return sorted(p.name for p in self.root.iterdir() if p.is_dir())
 
+    def files(self) -> dict[str, float]:
+        if not self.root.is_dir():
+            return {}
+        return {
+            str(p.relative_to(self.root)): p.stat().st_mtime
+            for p in self.root.rglob("*")
+            if p.is_file()
+        }
+
+    def delete(self, name: str) -> None:
+        (self.root / name).unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def sub(self, name: str) -> LocalStore:
         return LocalStore(self.root / name)
-
-
-@dataclass
-class GcsStore:
-    """A prefix in a Google Cloud Storage bucket (or the emulator)."""
-
-    bucket_name: str
-    prefix: str
-    _client: Any = None
-
-    @property
-    def uri(self) -> str:
-        return f"gs://{self.bucket_name}/{self.prefix}".rstrip("/")
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}/{name}" if self.prefix else name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = _gcs_client()
-        return self._client
-
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from google.api_core import exceptions as gexc  # noqa: PLC0415 (cheap import path)
-        from google.auth import exceptions as auth_exc  # noqa: PLC0415
-        from requests import exceptions as req_exc  # noqa: PLC0415
-
-        try:
-            return fn(*args, **kwargs)
-        except gexc.NotFound as exc:
-            raise LocationNotFoundError(f"{what}: not found in gs://{self.bucket_name}") from exc
-        except gexc.PreconditionFailed as exc:
-            raise VersionExistsError(f"{what}: already exists; refusing to overwrite") from exc
-        except (gexc.Forbidden, gexc.Unauthorized) as exc:
-            raise StorageError(f"{what}: permission denied ({exc.code})") from exc
-        except auth_exc.DefaultCredentialsError as exc:
-            raise StorageError(f"{what}: no Google credentials (set up ADC)") from exc
-        except (req_exc.ConnectionError, req_exc.Timeout, gexc.RetryError) as exc:
-            host = os.environ.get("STORAGE_EMULATOR_HOST") or "storage.googleapis.com"
-            raise StorageUnavailableError(f"{what}: cannot reach {host}") from exc
-        except gexc.GoogleAPICallError as exc:
-            raise StorageError(f"{what}: {exc.message}") from exc
-
-    def _opts(self) -> dict[str, Any]:
-        from google.cloud.storage.retry import DEFAULT_RETRY  # noqa: PLC0415
-
-        timeout = storage_timeout()
-        return {"timeout": timeout, "retry": DEFAULT_RETRY.with_timeout(timeout)}
-
-    def check(self) -> None:
-        self._call(
-            f"bucket {self.bucket_name}", self.client.get_bucket, self.bucket_name, **self._opts()
-        )
-
-    def read_bytes(self, name: str) -> bytes | None:
-        blob = self.client.bucket(self.bucket_name).blob(self._key(name))
-        try:
-            return self._call(self._key(name), blob.download_as_bytes, **self._opts())
-        except LocationNotFoundError:
-            return None
-
-    def download(self, name: str, dest: Path) -> None:
-        blob = self.client.bucket(self.bucket_name).blob(self._key(name))
-        try:
-            self._call(self._key(name), blob.download_to_filename, str(dest), **self._opts())
-        except LocationNotFoundError as exc:
-            raise ArtifactError(f"{name}: listed in the manifest but missing") from exc
-
-    def upload(self, src: Path, name: str) -> None:
-        # The emulator ignores generation preconditions: callers check exists() first,
-        # and real GCS refuses the overwrite atomically through if_generation_match=0.
-        blob = self.client.bucket(self.bucket_name).blob(self._key(name))
-        self._call(
-            self._key(name),
-            blob.upload_from_filename,
-            str(src),
-            if_generation_match=0,
-            **self._opts(),
-        )
-
-    def exists(self, name: str) -> bool:
-        blobs = self._call(
-            self._key(name),
-            lambda: list(
-                self.client.list_blobs(
-                    self.bucket_name, prefix=self._key(name), max_results=1, **self._opts()
-                )
-            ),
-        )
-        return bool(blobs)
-
-    def children(self) -> list[str]:
-        base = f"{self.prefix}/" if self.prefix else ""
-
-        def walk() -> list[str]:
-            iterator = self.client.list_blobs(
-                self.bucket_name, prefix=base, delimiter="/", **self._opts()
-            )
-            for _ in iterator:  # the prefixes fill in as the pages are read
-                pass
-            return sorted(p[len(base) :].rstrip("/") for p in iterator.prefixes)
-
-        return self._call(f"gs://{self.bucket_name}/{base}", walk)
-
-    def sub(self, name: str) -> GcsStore:
-        return GcsStore(self.bucket_name, self._key(name), self._client)
-
-
-def _gcs_client() -> Any:
-    from google.cloud import storage  # noqa: PLC0415 (keep module import cheap)
-
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
-
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT", "digitrun-local")
-        return storage.Client(project=project, credentials=AnonymousCredentials())
-    return storage.Client()
 
 
 def open_store(uri: str) -> Store:
@@ -258,6 +218,8 @@ def open_store(uri: str) -> Store:
     if parsed.scheme == "gs":
         if not parsed.netloc:
             raise InvalidURIError(f"{uri!r}: a gs:// URI needs a bucket name")
+        from function.contract.gcs import GcsStore  # noqa: PLC0415 (google only when used)
+
         return GcsStore(parsed.netloc, parsed.path.strip("/"))
     if parsed.scheme == "file":
         return LocalStore(Path(parsed.path).resolve())

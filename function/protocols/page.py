@@ -74,7 +74,6 @@ def asset(body: bytes, suffix: str) -> Asset:
     etag = f'"{hashlib.sha256(body).hexdigest()}"'
     common = (
         (b"content-security-policy", CSP.encode()),
-        (b"x-content-type-options", b"nosniff"),
         (b"etag", etag.encode()),
         (b"cache-control", b"no-cache"),
     )

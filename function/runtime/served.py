@@ -2,11 +2,13 @@
 
 :func:`load_model` downloads the version ``MODEL_URI`` names, checks every file against
 its manifest, opens ``model.tflite`` and runs one warm-up prediction: only then is the
-model *ready*. The start-up load happens in the gunicorn master before the workers fork;
-each forked worker then opens its own interpreter (a LiteRT interpreter is not meant to be
-shared), so no request ever runs on a model that was not verified. A worker that cannot
-open its interpreter exits (gunicorn's worker boot error stops the server): a process that
-answers always holds a verified model, so readiness is never false while it lives.
+model *ready*. Storage that cannot be reached is tried again ``STORAGE_RETRIES`` times with
+backoff (one WARNING line each), each call bounded by ``STORAGE_TIMEOUT_SECONDS``. The
+start-up load happens in the gunicorn master before the workers fork; each forked worker
+then opens its own interpreter (a LiteRT interpreter is not meant to be shared), so no
+request ever runs on a model that was not verified. A worker that cannot open its
+interpreter exits (gunicorn's worker boot error stops the server): a process that answers
+always holds a verified model, so readiness is never false while it lives.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from function.contract.errors import ArtifactError
 from function.contract.manifest import SERVED_FILE, Manifest
 from function.contract.spec import SPEC, TensorSpec
-from function.contract.storage import fetch_version
+from function.contract.storage import fetch_version, with_retries
 from function.runtime.litert import LiteRTModel
 
 log = logging.getLogger("digitrun")
@@ -82,7 +84,9 @@ def load_model(uri: str) -> ServedModel:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="digitrun-model-"))
     _remove_at_exit(workdir)
-    manifest = fetch_version(uri, workdir)
+    # Storage that cannot be reached is tried again (STORAGE_RETRIES, with backoff); a
+    # missing, corrupt or incomplete version is refused at once.
+    manifest = with_retries(lambda: fetch_version(uri, workdir), f"loading {uri}")
     if manifest.spec != SPEC:
         raise ArtifactError(f"{manifest.version}: {spec_difference(manifest.spec, SPEC)}")
     # Every file was verified; only the served one is needed from now on (on Cloud Run

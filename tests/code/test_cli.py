@@ -83,6 +83,7 @@ def test_unreachable_storage(mnist_path, store):
         (["train", "--dropout", "1.5"], "must be in [0, 1)"),
         (["train", "--bogus"], "unrecognized arguments"),
         (["frobnicate"], "invalid choice"),
+        (["clean", "models", "--grace-seconds", "-1"], "must be >= 0"),
     ],
 )
 def test_bad_flags(args, fragment):
@@ -132,4 +133,9 @@ def test_evaluate_with_other_test_data(published_version, tmp_path, mnist_path):
 
 def test_list_unknown_directory(tmp_path):
     result = run_cli("list", str(tmp_path / "nothing"))
+    assert_one_line_error(result, 3, "does not exist")
+
+
+def test_clean_unknown_directory(tmp_path):
+    result = run_cli("clean", str(tmp_path / "nothing"), "--grace-seconds", "0")
     assert_one_line_error(result, 3, "does not exist")

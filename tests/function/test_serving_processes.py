@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -160,3 +161,50 @@ def test_worker_memory_is_bounded(server):
             next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
         )
         assert rss_kb < 160_000, (pid, rss_kb)
+
+
+def test_sigterm_under_load_finishes_the_requests_in_flight(start_server, mnist, reference):
+    """Eight clients keep sending 256-image requests on keep-alive connections; SIGTERM in
+    the middle: every answer is a 200 with the right predictions (never a 5xx), every
+    request sent before the signal is answered (those in flight finish after it), only
+    requests sent after it may find the connection closed, and the server exits 0."""
+    server = start_server()
+    x = mnist.x_test[:256]
+    expected = reference(x).argmax(axis=1)
+    body, headers = v2_binary_body(x)
+    url = f"{server.url}/v2/models/mnist/infer"
+    outcomes: list[tuple[float, float, object]] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    response = session.post(url, data=body, headers=headers, timeout=10)
+                except requests.ConnectionError as exc:
+                    outcomes.append((started, time.monotonic(), type(exc).__name__))
+                    return  # the server has closed: no more requests from this client
+                right = (
+                    response.status_code == 200
+                    and (v2_outputs(response)["prediction"] == expected).all()
+                )
+                outcomes.append((started, time.monotonic(), response.status_code, right))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    signalled = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    code = server.wait_exit(timeout=15)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+    answered = [o for o in outcomes if isinstance(o[2], int)]
+    assert code == 0
+    assert all(o[2] == 200 and o[3] for o in answered), [o for o in answered if o[2] != 200]
+    assert len([o for o in answered if o[0] < signalled]) > 50
+    assert any(o[0] < signalled < o[1] for o in answered), "no request was in flight"
+    dropped = [round(o[0] - signalled, 4) for o in outcomes if not isinstance(o[2], int)]
+    assert all(offset >= 0 for offset in dropped), dropped  # seconds after the signal
