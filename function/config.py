@@ -3,8 +3,8 @@
 Every variable is listed in the README's configuration table. The server's own variables
 (``PORT``, ``WORKERS``, ``CLOUD_RUN_TIMEOUT_SECONDS``...) are read by functions-framework
 and gunicorn (``WORKERS`` and ``PORT`` are read here too, to choose the metrics mode and to
-check ``METRICS_PORT``); ``STORAGE_TIMEOUT_SECONDS``, ``STORAGE_RETRIES`` and ``STORAGE_EMULATOR_HOST`` by
-:mod:`function.contract.storage`, which the training job shares.
+check ``METRICS_PORT``); ``STORAGE_TIMEOUT_SECONDS``, ``STORAGE_RETRIES`` and
+``STORAGE_EMULATOR_HOST`` by :mod:`function.contract.storage`, which the training job shares.
 """
 
 from __future__ import annotations
