@@ -4,6 +4,8 @@ Shapes, range and the scaling of raw integer pixels come from the tensor spec
 (:mod:`function.contract.spec`). No Python loop touches a pixel: numpy converts the nested
 lists, the shape and dtype are checked on the array, and one min/max pass checks the range
 (NaN and infinities fail the same comparison; only then is the slower reason-finding run).
+JSON booleans are not numbers: numpy would read ``true`` as 1, so the lists are checked
+for them first (a pass over the types, about as fast as numpy's own conversion).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def to_array(data: Any, what: str) -> np.ndarray:
     """A numeric array from JSON numbers (nested lists); 400 for anything else."""
     if not isinstance(data, list):
         raise InvalidInputError(f"{what} must be an array of numbers")
+    if holds_bool(data):
+        raise InvalidInputError(f"{what} must hold only numbers: true and false are not numbers")
     try:
         array = np.asarray(data)
     except (ValueError, TypeError, OverflowError):
@@ -29,6 +33,22 @@ def to_array(data: Any, what: str) -> np.ndarray:
     if array.dtype.kind not in _NUMBER_KINDS:
         raise InvalidInputError(f"{what} must hold only numbers")
     return array
+
+
+def holds_bool(data: list[Any]) -> bool:
+    """Whether nested lists ``data`` hold a bool anywhere (lists of lists are entered)."""
+    stack = [data]
+    while stack:
+        items = stack.pop()
+        if items and type(items[0]) is list:
+            for item in items:
+                if type(item) is list:
+                    stack.append(item)
+                elif type(item) is bool:
+                    return True
+        elif bool in map(type, items):
+            return True
+    return False
 
 
 def batch_shapes(spec: InputSpec = SPEC.input) -> str:

@@ -24,9 +24,9 @@ from starlette.responses import Response
 from function.inputs.errors import InvalidInputError
 from function.observability import logs
 from function.protocols.prediction_ids import PredictionIds
-from function.web.body import parse_json, read_body
+from function.web.body import parse_json, read_body, require_json
 from function.web.context import Context
-from function.web.errors import UnsupportedMediaTypeError
+from function.web.errors import clip_json
 
 log = logging.getLogger(logs.LOGGER_NAME)
 
@@ -46,12 +46,7 @@ class FeedbackApi:
         self._on_feedback = on_feedback
 
     async def feedback(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        media = content_type.partition(";")[0].strip().lower()
-        if media not in ("", "application/json") and not media.endswith("+json"):
-            raise UnsupportedMediaTypeError(
-                f"Content-Type {content_type!r} is not supported: send application/json"
-            )
+        require_json(request)
         prediction_id, actual = self._fields(parse_json(await read_body(request, self._limit)))
         issued = self._ids.verify(prediction_id)
         correct = issued.predicted == actual
@@ -93,6 +88,6 @@ class FeedbackApi:
         if type(actual) is not int or not 0 <= actual <= last:
             raise InvalidInputError(
                 f'"actual" must be the digit that was meant, an integer 0..{last}, '
-                f"not {orjson.dumps(actual).decode()[:40]}"
+                f"not {clip_json(actual)}"
             )
         return prediction_id, actual

@@ -17,10 +17,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from function.config import Settings
 from function.contract.spec import TensorSpec
 from function.inputs.tensors import batch_shapes
 from function.protocols.openapi_page import name_parameter, page_operation, prediction_id_header
-from function.protocols.openapi_schemas import schemas
+from function.protocols.openapi_schemas import PICTURE, schemas
 from function.protocols.v2 import HEADER_LENGTH, input_datatypes
 from function.web.context import Context
 from function.web.errors import ErrorStyle
@@ -33,6 +34,7 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 ERRORS = {
     400: "Bad request: malformed JSON, wrong shape or dtype, NaN/inf, out of range",
     404: "No such model or version",
+    405: "Method not allowed: the Allow header lists the path's methods",
     413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH",
     415: "Unsupported Content-Type or Content-Encoding",
 }
@@ -110,17 +112,6 @@ OPERATIONS: dict[str, Operation] = {
         f"{HEADER_LENGTH} response header)",
         (400, 413, 415),
         _INFER_BODY,
-        {
-            "parameters": [
-                {
-                    "name": HEADER_LENGTH,
-                    "in": "header",
-                    "required": False,
-                    "description": "Length of the JSON header when binary tensor data follows it",
-                    "schema": {"type": "integer", "minimum": 1},
-                }
-            ]
-        },
     ),
 }
 
@@ -133,11 +124,14 @@ class DocsApi:
         self._server_version = server_version
         self._model_version = ctx.model.version
         self._spec = ctx.model.spec
+        self._max_batch = ctx.settings.max_batch
         self._body = b""
 
     def describe(self, routes: Iterable[Route]) -> None:
         """Build the document of ``routes`` (the routing table calls this once)."""
-        doc = document(routes, self._server_version, self._model_version, self._spec)
+        doc = document(
+            routes, self._server_version, self._model_version, self._spec, self._max_batch
+        )
         self._body = orjson.dumps(doc)
 
     async def openapi(self, request: Request) -> Response:
@@ -145,19 +139,27 @@ class DocsApi:
 
 
 def document(
-    routes: Iterable[Route], server_version: str, model_version: str, spec: TensorSpec
+    routes: Iterable[Route],
+    server_version: str,
+    model_version: str,
+    spec: TensorSpec,
+    max_batch: int = Settings.max_batch,
 ) -> dict[str, Any]:
-    """The OpenAPI document (JSON-ready) of the routing table ``routes``."""
+    """The OpenAPI document (JSON-ready) of the routing table ``routes``, for batches of
+    at most ``max_batch`` images."""
     paths: dict[str, Any] = {}
     for route in routes:
         item = paths.setdefault(route.path, {})
         versioned = VERSION in route.path
         if versioned:
-            item["parameters"] = [_version_parameter()]
+            item["parameters"] = [_version_parameter(model_version)]
         if NAME in route.path:
             item["parameters"] = [name_parameter()]
         for method in route.handlers:
-            item[method.lower()] = _operation(route.name, route.style, spec, versioned)
+            operation = _operation(route.name, route.style, spec, versioned)
+            error = _json(_ref(ERROR_SCHEMAS[route.style]), ERRORS[405])
+            operation["responses"].setdefault("405", error)
+            item[method.lower()] = operation
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -170,7 +172,7 @@ def document(
             "carries the X-Model-Version header.",
         },
         "paths": paths,
-        "components": {"schemas": schemas(spec)},
+        "components": {"schemas": schemas(spec, max_batch)},
     }
 
 
@@ -224,11 +226,12 @@ def _ok(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _binary(media: str) -> dict[str, Any]:
     """A binary request body: an image, or V2's JSON header followed by tensor data."""
     if media != "application/octet-stream":
-        return dict(BINARY)
+        return {**BINARY, "description": PICTURE}
     return {
         **BINARY,
-        "description": "Binary tensor data extension: the JSON header "
-        f"({HEADER_LENGTH} bytes) followed by the inputs' binary data",
+        "description": "Binary tensor data extension: the JSON header, its length in the "
+        f"{HEADER_LENGTH} request header (required with this Content-Type), followed by "
+        "the inputs' binary data (binary_data_size bytes each, as their parameters say)",
     }
 
 
@@ -245,13 +248,13 @@ def _metrics_operation() -> dict[str, Any]:
     }
 
 
-def _version_parameter() -> dict[str, Any]:
+def _version_parameter(model_version: str) -> dict[str, Any]:
     return {
         "name": "version",
         "in": "path",
         "required": True,
-        "description": f"The served model version (see GET {V2_MODEL})",
-        "schema": {"type": "string"},
+        "description": f"The served model version (see GET {V2_MODEL}): any other is a 404",
+        "schema": {"type": "string", "enum": [model_version]},
     }
 
 

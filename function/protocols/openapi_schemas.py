@@ -1,14 +1,20 @@
-"""The OpenAPI document's schemas (``components.schemas``), built from the tensor spec:
-pixel counts, image sides, value ranges, tensor names and datatypes are never written here."""
+"""The OpenAPI document's schemas (``components.schemas``), built from the tensor spec and
+MAX_BATCH: pixel counts, image sides, value ranges, tensor names and datatypes are never
+written here. A request valid against them is one the service accepts (the fuzz tests
+check it), except for what JSON Schema cannot say: a V2 tensor's ``data`` holds as many
+values as its ``shape`` says, an encoded image must decode."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from function.contract.spec import PREDICTION_OUTPUT, TensorSpec
+from function.contract.spec import TensorSpec
+from function.inputs.images import MAX_ENCODED_IMAGES
 from function.protocols.openapi_page import feedback_schemas
-from function.protocols.v2 import input_datatypes
+from function.protocols.openapi_v2 import v2_schemas
+
+PICTURE = "A PNG or JPEG picture of one digit (a blank picture is refused with 400)"
 
 
 @dataclass(frozen=True)
@@ -20,19 +26,18 @@ class _Parts:
     digit: dict[str, Any]
     unit: dict[str, Any]
     instance: dict[str, Any]
-    tensor_meta: dict[str, Any]
     parameters: dict[str, Any]
 
 
-def schemas(spec: TensorSpec) -> dict[str, Any]:
-    """Every schema the operations refer to, with names, sizes and ranges from ``spec``."""
+def schemas(spec: TensorSpec, max_batch: int) -> dict[str, Any]:
+    """Every schema the operations refer to, with names, sizes and ranges from ``spec``
+    and batches of at most ``max_batch`` images."""
     parts = _parts(spec)
     return {
         **_errors(),
-        **_predict(parts),
-        **_tfserving(parts),
-        **_v2(parts),
-        **_v2_infer(spec, parts),
+        **_predict(parts, max_batch),
+        **_tfserving(parts, max_batch, spec.input.name),
+        **v2_schemas(spec, parts.parameters, max_batch),
         **feedback_schemas(spec),
     }
 
@@ -51,20 +56,24 @@ def _parts(spec: TensorSpec) -> _Parts:
     b64 = {
         "type": "object",
         "required": ["b64"],
-        "properties": {"b64": {"type": "string", "description": "base64 PNG or JPEG"}},
-    }
-    instance = {"oneOf": [flat, square, b64, {"type": "object", "required": [inp.name]}]}
-    tensor_meta = {
-        "type": "object",
-        "required": ["name", "datatype", "shape"],
         "properties": {
-            "name": {"type": "string"},
-            "datatype": {"type": "string"},
-            "shape": {"type": "array", "items": {"type": "integer"}},
+            "b64": {
+                "type": "string",
+                "format": "byte",
+                "description": "a base64 PNG or JPEG picture of one digit (not blank)",
+            }
         },
     }
+    value = {"oneOf": [flat, square, b64]}
+    named = {
+        "type": "object",
+        "required": [inp.name],
+        "properties": {inp.name: value},
+        "additionalProperties": False,
+    }
+    instance = {"oneOf": [flat, square, b64, named]}
     parameters = {"type": "object", "additionalProperties": True}
-    return _Parts(image, probs, digit, unit, instance, tensor_meta, parameters)
+    return _Parts(image, probs, digit, unit, instance, parameters)
 
 
 def _errors() -> dict[str, Any]:
@@ -92,24 +101,25 @@ def _errors() -> dict[str, Any]:
     }
 
 
-def _predict(p: _Parts) -> dict[str, Any]:
+def _predict(p: _Parts, max_batch: int) -> dict[str, Any]:
     image, probs, digit, unit = p.image, p.probs, p.digit, p.unit
+    images = {  # one layout for the whole batch
+        "oneOf": [
+            {"type": "array", "items": layout, "minItems": 1, "maxItems": max_batch}
+            for layout in image["oneOf"]
+        ]
+    }
     return {
         "PredictRequest": {
-            "oneOf": [
-                {"type": "object", "required": ["image"], "properties": {"image": image}},
-                {
-                    "type": "object",
-                    "required": ["images"],
-                    "properties": {"images": {"type": "array", "items": image, "minItems": 1}},
-                },
-            ]
+            "type": "object",
+            "properties": {"image": image, "images": images},
+            "oneOf": [{"required": ["image"]}, {"required": ["images"]}],
         },
         "PredictAnswer": {"oneOf": [_ref("PredictResponse"), _ref("PredictBatchResponse")]},
         "PredictMultipart": {
             "type": "object",
             "required": ["image"],
-            "properties": {"image": {"type": "string", "format": "binary"}},
+            "properties": {"image": {"type": "string", "format": "binary", "description": PICTURE}},
         },
         "PredictResponse": {
             "type": "object",
@@ -140,21 +150,30 @@ def _predict(p: _Parts) -> dict[str, Any]:
     }
 
 
-def _tfserving(p: _Parts) -> dict[str, Any]:
+def _tfserving(p: _Parts, max_batch: int, name: str) -> dict[str, Any]:
     instance, probs = p.instance, p.probs
+    batch = {
+        "type": "array",
+        "items": instance,
+        "minItems": 1,
+        "maxItems": max_batch,
+        "description": f"At most {MAX_ENCODED_IMAGES} of the instances may be b64 images",
+    }
+    columnar = {
+        "type": "object",
+        "required": [name],
+        "properties": {name: {"oneOf": [batch, p.instance["oneOf"][2]]}},
+        "additionalProperties": False,
+    }
     return {
         "TfPredictRequest": {
             "type": "object",
             "properties": {
                 "signature_name": {"type": "string", "enum": ["serving_default", ""]},
-                "instances": {"type": "array", "items": instance, "minItems": 1},
-                "inputs": {
-                    "oneOf": [
-                        {"type": "array", "items": instance, "minItems": 1},
-                        {"type": "object"},
-                    ]
-                },
+                "instances": batch,
+                "inputs": {"oneOf": [batch, columnar]},
             },
+            "oneOf": [{"required": ["instances"]}, {"required": ["inputs"]}],
         },
         "TfPredictResponse": {
             "type": "object",
@@ -185,104 +204,6 @@ def _tfserving(p: _Parts) -> dict[str, Any]:
             "type": "object",
             "required": ["model_spec", "metadata"],
             "properties": {"model_spec": {"type": "object"}, "metadata": {"type": "object"}},
-        },
-    }
-
-
-def _v2(p: _Parts) -> dict[str, Any]:
-    tensor_meta = p.tensor_meta
-    return {
-        "V2ServerMetadata": {
-            "type": "object",
-            "required": ["name", "version", "extensions"],
-            "properties": {
-                "name": {"type": "string"},
-                "version": {"type": "string"},
-                "extensions": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "V2Live": {"type": "object", "properties": {"live": {"type": "boolean"}}},
-        "V2Ready": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
-        "V2ModelReady": {
-            "type": "object",
-            "properties": {"name": {"type": "string"}, "ready": {"type": "boolean"}},
-        },
-        "V2ModelMetadata": {
-            "type": "object",
-            "required": ["name", "versions", "platform", "inputs", "outputs"],
-            "properties": {
-                "name": {"type": "string"},
-                "versions": {"type": "array", "items": {"type": "string"}},
-                "platform": {"type": "string"},
-                "inputs": {"type": "array", "items": tensor_meta},
-                "outputs": {"type": "array", "items": tensor_meta},
-            },
-        },
-    }
-
-
-def _v2_infer(spec: TensorSpec, p: _Parts) -> dict[str, Any]:
-    inp, out = spec.input, spec.output
-    parameters = p.parameters
-    return {
-        "V2InferRequest": {
-            "type": "object",
-            "required": ["inputs"],
-            "properties": {
-                "id": {"type": "string"},
-                "parameters": parameters,
-                "inputs": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": 1,
-                    "items": _tensor(parameters, [inp.name], list(input_datatypes(spec))),
-                },
-                "outputs": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["name"],
-                        "properties": {
-                            "name": {"type": "string", "enum": [out.name, PREDICTION_OUTPUT]},
-                            "parameters": parameters,
-                        },
-                    },
-                },
-            },
-        },
-        "V2InferResponse": {
-            "type": "object",
-            "required": ["model_name", "outputs"],
-            "properties": {
-                "model_name": {"type": "string"},
-                "model_version": {"type": "string"},
-                "id": {"type": "string"},
-                "parameters": parameters,
-                "outputs": {
-                    "type": "array",
-                    "items": _tensor(parameters),
-                },
-            },
-        },
-    }
-
-
-def _tensor(
-    parameters: dict[str, Any], names: list[str] | None = None, datatypes: list[str] | None = None
-) -> dict[str, Any]:
-    """A V2 tensor: name, shape, datatype, parameters, data (names and datatypes
-    restricted when given)."""
-    name: dict[str, Any] = {"type": "string", **({"enum": names} if names else {})}
-    datatype: dict[str, Any] = {"type": "string", **({"enum": datatypes} if datatypes else {})}
-    return {
-        "type": "object",
-        "required": ["name", "shape", "datatype"],
-        "properties": {
-            "name": name,
-            "shape": {"type": "array", "items": {"type": "integer"}},
-            "datatype": datatype,
-            "parameters": parameters,
-            "data": {"type": "array"},
         },
     }
 

@@ -35,7 +35,7 @@ from function.inputs.tensors import (
 from function.protocols.prediction_ids import PredictionIds
 from function.web.body import parse_json, read_body
 from function.web.context import Context
-from function.web.errors import UnsupportedMediaTypeError
+from function.web.errors import UnsupportedMediaTypeError, clip
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg")
@@ -68,7 +68,7 @@ class PredictApi:
             pixels = image_to_pixels(await _multipart_image(request, body))
             return self._single(pixels.reshape(1, -1))
         raise UnsupportedMediaTypeError(
-            f"Content-Type {content_type!r} is not supported: send {ACCEPTED}"
+            f"Content-Type {clip(content_type)} is not supported: send {ACCEPTED}"
         )
 
     def _from_body(self, body: bytes) -> Response:

@@ -28,12 +28,14 @@ from function.inputs.images import MAX_ENCODED_IMAGES, image_to_pixels
 from function.inputs.tensors import (
     batch_of_images,
     check_batch_size,
+    holds_bool,
     one_image,
     to_array,
     unit_pixels,
 )
-from function.web.body import parse_json, read_body
+from function.web.body import parse_json, read_body, require_json
 from function.web.context import Context
+from function.web.errors import clip
 from function.web.paths import MODEL_ROUTE_NAME
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -62,12 +64,15 @@ class TfServingApi:
         self._metadata = orjson.dumps(metadata(version, ctx.model.spec))
 
     async def predict(self, request: Request) -> Response:
+        require_json(request)
         payload = parse_json(await read_body(request, self._limit))
         if not isinstance(payload, dict):
             raise InvalidInputError('the body must be a JSON object with "instances" or "inputs"')
-        signature = payload.get("signature_name") or SIGNATURE
-        if signature != SIGNATURE:
-            raise InvalidInputError(f"Serving signature name: {signature!r} not found")
+        signature = payload.get("signature_name", SIGNATURE)
+        if not isinstance(signature, str):
+            raise InvalidInputError(f'"signature_name" must be a string, not {clip(signature)}')
+        if signature not in ("", SIGNATURE):
+            raise InvalidInputError(f"Serving signature name: {clip(signature)} not found")
         if "instances" in payload and "inputs" in payload:
             raise InvalidInputError(
                 'send either "instances" (row) or "inputs" (columnar), not both'
@@ -98,6 +103,10 @@ class TfServingApi:
         if not isinstance(value, list):
             raise InvalidInputError(f"{what} must be a list of images")
         check_batch_size(len(value), what, self._max_batch)
+        if holds_bool(value):
+            raise InvalidInputError(
+                f"{what} must hold only numbers: true and false are not numbers"
+            )
         try:  # the fast path: every instance is numbers
             array = np.asarray(value)
         except (ValueError, TypeError, OverflowError):
@@ -130,7 +139,7 @@ def _named(value: dict[str, Any], what: str, name: str) -> Any:
     unknown = sorted(set(value) - {name})
     if unknown or name not in value:
         raise InvalidInputError(
-            f"{what} names input(s) {sorted(value)}: the model's only input is {name!r}"
+            f"{what} names input(s) {clip(sorted(value))}: the model's only input is {name!r}"
         )
     return value[name]
 

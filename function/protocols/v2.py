@@ -7,6 +7,11 @@ and ``prediction`` (INT64 [N], the most probable digit); a request's ``outputs``
 them, ``binary_data`` (per output) or ``binary_data_output`` (per request) asks for them as
 little-endian binary data after the JSON header of the response. Errors are
 ``{"error": "<message>"}``, as the specification writes them.
+
+Strict where the protocol is: the request ``id`` is a string (echoed exactly),
+``binary_data_output`` and ``binary_data`` are booleans, ``parameters`` are objects; the
+body is JSON (``Content-Type`` JSON or none), or ``application/octet-stream`` with the
+``Inference-Header-Content-Length`` header; anything else is a 415.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ from function.inputs.tensors import (
     to_array,
     unit_pixels,
 )
-from function.web.body import parse_json, read_body
+from function.web.body import is_json, media_type, parse_json, read_body
 from function.web.context import Context
+from function.web.errors import UnsupportedMediaTypeError, clip
 from function.web.paths import MODEL_ROUTE_NAME
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -43,6 +49,7 @@ SERVER_NAME = "digitrun"
 EXTENSIONS = ("binary_tensor_data",)
 PLATFORM = "tflite"
 HEADER_LENGTH = "Inference-Header-Content-Length"
+BINARY_MEDIA = "application/octet-stream"
 _HEADER_LENGTH = HEADER_LENGTH.lower()  # as the ASGI server hands headers over
 # dtype → the numpy dtype of its binary form (little-endian, row-major)
 _BINARY = {dtype: np.dtype(wire) for dtype, wire in WIRE_DTYPES.items()}
@@ -106,8 +113,14 @@ class V2Api:
         return self._respond.json(self._model_ready)
 
     async def infer(self, request: Request) -> Response:
-        body = await read_body(request, self._limit)
         header_length = request.headers.get(_HEADER_LENGTH)
+        media = media_type(request)
+        if not is_json(media) and (media != BINARY_MEDIA or header_length is None):
+            raise UnsupportedMediaTypeError(
+                f"Content-Type {clip(request.headers.get('content-type'))} is not supported: "
+                f"send application/json, or {BINARY_MEDIA} with {HEADER_LENGTH}"
+            )
+        body = await read_body(request, self._limit)
         if header_length is None:
             header, binary = body, b""
         else:
@@ -116,10 +129,14 @@ class V2Api:
         payload = parse_json(header)
         if not isinstance(payload, dict):
             raise InvalidInputError("the inference request must be a JSON object")
+        request_id = payload.get("id")
+        if request_id is not None and not isinstance(request_id, str):
+            raise InvalidInputError(f'"id" must be a string, not {clip(request_id)}')
         pixels = self._input(payload, binary)
         wanted = _requested(payload.get("outputs"), self._outputs)  # refused before inference
+        binary_default = _flag(_parameters(payload, "the request"), "binary_data_output")
         probs = self._model.predict(pixels)
-        return self._answer(payload, probs, wanted)
+        return self._answer(request_id, binary_default, probs, wanted)
 
     def _input(self, payload: dict[str, Any], binary: bytes | memoryview) -> np.ndarray:
         spec = self._spec.input
@@ -130,25 +147,26 @@ class V2Api:
         name = tensor.get("name")
         if name != spec.name:
             raise InvalidInputError(
-                f"unexpected inference input {name!r} for model {MODEL_ROUTE_NAME!r}: "
+                f"unexpected inference input {clip(name)} for model {MODEL_ROUTE_NAME!r}: "
                 f"its input is {spec.name!r}"
             )
         datatype = tensor.get("datatype")
         kind = self._datatypes.get(datatype) if isinstance(datatype, str) else None
         if kind is None:
             accepted = " or ".join(self._datatypes)
-            raise InvalidInputError(f"input {spec.name!r} datatype {datatype!r}: send {accepted}")
+            raise InvalidInputError(
+                f"input {spec.name!r} datatype {clip(datatype)}: send {accepted}"
+            )
         dtype = _BINARY[kind]
         what = f"input {spec.name!r}"
         shape = _shape(tensor.get("shape"), self._max_batch, spec, what)
         count = shape[0] * spec.features
-        params = tensor.get("parameters") or {}
-        size = params.get("binary_data_size") if isinstance(params, dict) else None
+        size = _parameters(tensor, what).get("binary_data_size")
         if size is not None:
             expected = count * dtype.itemsize
-            if not isinstance(size, int) or size != expected or len(binary) != size:
+            if type(size) is not int or size != expected or len(binary) != size:
                 raise InvalidInputError(
-                    f"{what}: binary_data_size {size!r} with {len(binary)} binary bytes after "
+                    f"{what}: binary_data_size {clip(size)} with {len(binary)} binary bytes after "
                     f"the header, but shape {shape} of {datatype} needs {expected} bytes"
                 )
             array = np.frombuffer(binary, dtype=dtype, count=count).reshape(shape[0], spec.features)
@@ -169,12 +187,12 @@ class V2Api:
         return unit_pixels(array, what, spec)
 
     def _answer(
-        self, payload: dict[str, Any], probs: np.ndarray, wanted: list[tuple[str, bool | None]]
+        self,
+        request_id: str | None,
+        binary_default: bool,
+        probs: np.ndarray,
+        wanted: list[tuple[str, bool | None]],
     ) -> Response:
-        params = payload.get("parameters")
-        binary_default = (
-            bool(params.get("binary_data_output")) if isinstance(params, dict) else False
-        )
         outputs = []
         blobs: list[bytes] = []
         spec = self._spec.output
@@ -193,10 +211,13 @@ class V2Api:
                 entry["data"] = values.ravel()
             outputs.append(entry)
         answer: dict[str, Any] = {"model_name": MODEL_ROUTE_NAME, "model_version": self._version}
-        if "id" in payload:
-            answer["id"] = payload["id"]
+        if request_id is not None:
+            answer["id"] = request_id
         answer["outputs"] = outputs
-        header = orjson.dumps(answer, option=_NUMPY)
+        try:
+            header = orjson.dumps(answer, option=_NUMPY)
+        except orjson.JSONEncodeError as exc:  # only the echoed id comes from the client
+            raise InvalidInputError(f'"id" cannot be echoed as JSON: {exc}') from None
         if not blobs:
             return self._respond.json(header)
         extra = ((_HEADER_LENGTH.encode(), str(len(header)).encode()),)
@@ -212,19 +233,35 @@ def _requested(outputs: Any, names: tuple[str, str]) -> list[tuple[str, bool | N
     wanted = []
     for item in outputs:
         name = item.get("name") if isinstance(item, dict) else None
-        if name not in names:
+        if not isinstance(name, str) or name not in names:
             raise InvalidInputError(
-                f"unexpected inference output {name!r} for model {MODEL_ROUTE_NAME!r}: "
+                f"unexpected inference output {clip(name)} for model {MODEL_ROUTE_NAME!r}: "
                 f"its outputs are {names[0]!r} and {names[1]!r}"
             )
-        params = item.get("parameters") or {}
-        if not isinstance(params, dict):
-            raise InvalidInputError(f'output {name!r}: "parameters" must be an object')
-        if params.get("classification"):
+        params = _parameters(item, f"output {name!r}")
+        if params.get("classification") is not None:
             raise InvalidInputError("the classification extension is not supported")
         binary = params.get("binary_data")
-        wanted.append((name, None if binary is None else bool(binary)))
+        wanted.append((name, None if binary is None else _flag(params, "binary_data")))
     return wanted
+
+
+def _parameters(owner: dict[str, Any], what: str) -> dict[str, Any]:
+    """``owner["parameters"]``: an object ({} when absent or null)."""
+    params = owner.get("parameters")
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise InvalidInputError(f'{what}: "parameters" must be an object, not {clip(params)}')
+    return params
+
+
+def _flag(params: dict[str, Any], name: str) -> bool:
+    """A boolean parameter (false when absent); 400 for anything but true or false."""
+    value = params.get(name, False)
+    if type(value) is not bool:
+        raise InvalidInputError(f'"{name}" must be true or false, not {clip(value)}')
+    return value
 
 
 def _shape(value: Any, max_batch: int, spec: InputSpec, what: str) -> list[int]:
@@ -234,7 +271,7 @@ def _shape(value: Any, max_batch: int, spec: InputSpec, what: str) -> list[int]:
         or not all(isinstance(d, int) and not isinstance(d, bool) for d in value)
         or value[1:] not in ([spec.features], list(spec.image_shape))
     ):
-        raise InvalidInputError(f"{what} shape {value!r}: expected {batch_shapes(spec)}")
+        raise InvalidInputError(f"{what} shape {clip(value)}: expected {batch_shapes(spec)}")
     check_batch_size(value[0], what, max_batch)
     return value
 
@@ -244,7 +281,7 @@ def _header_length(raw: str, body_length: int) -> int:
         length = int(raw)
     except ValueError:
         raise InvalidInputError(
-            f"Inference-Header-Content-Length {raw!r} is not a number"
+            f"Inference-Header-Content-Length {clip(raw)} is not a number"
         ) from None
     if not 0 < length <= body_length:
         raise InvalidInputError(

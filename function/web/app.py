@@ -15,7 +15,13 @@ from starlette.responses import Response
 
 from function.observability import logs
 from function.web.context import Context
-from function.web.errors import ClientDisconnectedError, MethodNotAllowedError, error_response
+from function.web.errors import (
+    CLIP,
+    ClientDisconnectedError,
+    MethodNotAllowedError,
+    clip,
+    error_response,
+)
 from function.web.routes import Route, Router
 
 log = logging.getLogger(logs.LOGGER_NAME)
@@ -56,8 +62,9 @@ class App:
             if handler is None:
                 if not route.handlers:
                     raise self.router.not_found(path)
+                shown = path if len(path) <= CLIP else clip(path)
                 raise MethodNotAllowedError(
-                    f"{method} is not allowed on {path}: use {', '.join(route.allow)}",
+                    f"{method[:20]} is not allowed on {shown}: use {', '.join(route.allow)}",
                     route.allow,
                 )
             response = await handler(request)

@@ -3,10 +3,19 @@
 The limit is checked against ``Content-Length`` before anything is read (a client that
 announces 50 MB gets its 413 at once) and again as each chunk arrives (a chunked upload is
 cut off as soon as it passes the limit): the service never holds more than the limit.
+
+JSON is parsed by orjson, which keeps the last of two equal keys silently; a body is
+refused when an object repeats a key. The check costs nothing on the common bodies: a body
+with at most one ``:`` cannot repeat a key, and otherwise the keys of the parsed value are
+counted (lists that start with anything but a list or an object are not entered: pixels
+cost nothing) and compared with the ``:`` in the text — equal means no repeated key, as
+every key has its ``:``. Only when they differ (a ``:`` inside a string, a key not counted,
+or a repeat) is the body parsed again by the standard library, which sees every pair.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -17,7 +26,10 @@ from function.web.errors import (
     BodyTooLargeError,
     ClientDisconnectedError,
     UnsupportedMediaTypeError,
+    clip,
 )
+
+JSON = "application/json"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -28,12 +40,12 @@ async def read_body(request: Request, limit: int) -> bytes:
         try:
             size = int(declared)
         except ValueError:
-            raise InvalidInputError(f"Content-Length {declared!r} is not a number") from None
+            raise InvalidInputError(f"Content-Length {clip(declared)} is not a number") from None
         if size > limit:
             raise BodyTooLargeError(_too_large(limit))
     encoding = headers.get("content-encoding")
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
-        raise UnsupportedMediaTypeError(f"Content-Encoding {encoding!r} is not supported")
+        raise UnsupportedMediaTypeError(f"Content-Encoding {clip(encoding)} is not supported")
     # The ASGI receive channel directly: Starlette's stream() generator and body() cache
     # would only add work on the hot path.
     receive = request.receive
@@ -64,11 +76,65 @@ def _too_large(limit: int) -> str:
     return f"request body is over the {limit}-byte limit (MAX_BODY_BYTES)"
 
 
+def media_type(request: Request) -> str:
+    """The request's media type, lower-case, without parameters ("" when none is sent)."""
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def is_json(media: str) -> bool:
+    """A JSON media type; none at all is read as JSON too (the routes always did)."""
+    return media in ("", JSON) or media.endswith("+json")
+
+
+def require_json(request: Request) -> None:
+    """415 unless the request's Content-Type is JSON (or absent)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type != JSON and not is_json(media_type(request)):
+        raise UnsupportedMediaTypeError(
+            f"Content-Type {clip(content_type)} is not supported: send {JSON}"
+        )
+
+
 def parse_json(body: bytes) -> Any:
-    """The body as JSON (orjson); 400 with the parser's reason otherwise."""
+    """The body as JSON (orjson); 400 with the parser's reason otherwise, and 400 when
+    an object repeats a key."""
     if not body:
         raise InvalidInputError("the request body is empty: send a JSON object")
     try:
-        return orjson.loads(body)
+        payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
+    colons = body.count(b":")
+    if colons > 1 and colons != _count_keys(payload):
+        _reject_repeated_keys(body)
+    return payload
+
+
+def _count_keys(value: Any) -> int:
+    """Keys of the objects in ``value``, not entering lists that start with a scalar (a
+    count too low only sends the body to the exact check)."""
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            count += len(item)
+            stack.extend(item.values())
+        elif type(item) is list and item and type(item[0]) in (list, dict):
+            stack.extend(item)
+    return count
+
+
+def _reject_repeated_keys(body: bytes) -> None:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen = set()
+        for key, _ in items:
+            if key in seen:
+                raise InvalidInputError(f"the JSON body repeats the key {clip(key)} in an object")
+            seen.add(key)
+        return {}
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):  # orjson read it: only the depth can differ
+        raise InvalidInputError("the JSON body is nested too deeply") from None

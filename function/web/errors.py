@@ -10,6 +10,8 @@ body in the shape of the protocol that was called:
   ``/predict`` and the service's other routes (Google's JSON error shape).
 
 Anything else is a bug: a 500 with a generic message (the traceback goes to the log).
+A message quotes what a client sent only through :func:`clip` (at most ``CLIP`` characters),
+and no message is longer than ``MAX_MESSAGE``: a 100 KB header never comes back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,40 @@ import orjson
 from function.errors import DigitrunError, RequestError
 
 Header = tuple[bytes, bytes]
+
+CLIP = 100  # characters of client input a message may quote
+MAX_MESSAGE = 1000  # characters of any error message
+
+
+def clip(value: object, limit: int = CLIP) -> str:
+    """``repr(value)`` of client input for a message, cut to ``limit`` characters (a long
+    value ends in ``...`` and says how long it was); a huge value is never rendered whole."""
+    if isinstance(value, str | bytes | bytearray):
+        size = len(value)
+        text = repr(value[: limit + 1])
+    elif isinstance(value, list | dict):
+        try:  # C speed and bounded by the body size; repr only when it is short
+            rendered = orjson.dumps(value).decode()
+        except TypeError:
+            rendered = repr(value)
+        size = len(rendered)
+        text = repr(value) if size <= limit else rendered
+    else:
+        text = repr(value)
+        size = len(text)
+    if len(text) <= limit + 2 and size <= limit:
+        return text
+    return f"{text[:limit]}... ({size} characters)"
+
+
+def clip_json(value: object, limit: int = CLIP) -> str:
+    """Client JSON ``value`` rendered as JSON for a message, cut to ``limit`` characters
+    (a value orjson cannot render, such as one nested too deeply, is named by its type)."""
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return f"a {type(value).__name__} nested too deeply"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class NotFoundError(RequestError):
@@ -104,6 +140,8 @@ def error_response(exc: BaseException, style: ErrorStyle) -> ErrorAnswer:
     else:
         status, reason, message = 500, DigitrunError.reason, ""
     message = message or INTERNAL_MESSAGE
+    if len(message) > MAX_MESSAGE:
+        message = f"{message[:MAX_MESSAGE]}... (cut)"
     if style is ErrorStyle.PLAIN:
         body = orjson.dumps({"error": message})
     else:

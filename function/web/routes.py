@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from function.web import paths
-from function.web.errors import ErrorStyle, ModelNotFoundError, NotFoundError
+from function.web.errors import ErrorStyle, ModelNotFoundError, NotFoundError, clip
 from function.web.paths import MODEL_ROUTE_NAME, NAME, VERSION, VERSIONS
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -76,16 +76,16 @@ class Router:
         if path.startswith(paths.V2_MODELS):
             name, _, rest = path[len(paths.V2_MODELS) :].partition("/")
             if name != MODEL_ROUTE_NAME:
-                return ModelNotFoundError(f"Request for unknown model: {name!r} is not found")
+                return ModelNotFoundError(f"Request for unknown model: {clip(name)} is not found")
             if rest.startswith(VERSIONS):
                 version = rest[len(VERSIONS) :].partition("/")[0]
                 if version != self.version:
                     return ModelNotFoundError(
-                        f"model {MODEL_ROUTE_NAME!r} has no version {version!r} "
+                        f"model {MODEL_ROUTE_NAME!r} has no version {clip(version)} "
                         f"(this service serves {self.version!r})"
                     )
         elif path.startswith(paths.V1_MODELS):
             name = path[len(paths.V1_MODELS) :].partition("/")[0].partition(":")[0]
             if name != MODEL_ROUTE_NAME:
-                return ModelNotFoundError(f"Servable not found for request: {name!r}")
-        return NotFoundError(f"no route {path!r}: see {paths.OPENAPI}")
+                return ModelNotFoundError(f"Servable not found for request: {clip(name)}")
+        return NotFoundError(f"no route {clip(path)}: see {paths.OPENAPI}")

@@ -18,7 +18,7 @@ from function.protocols.openapi import OPENAPI_VERSION, document
 from function.protocols.prediction_ids import PredictionIds
 from function.protocols.routing import routing_table
 from tests.function.helpers import validate
-from tests.protocols.conftest import FEEDBACK_SECRET, SERVER_VERSION
+from tests.protocols.conftest import FEEDBACK_SECRET, MAX_BATCH, SERVER_VERSION
 from tests.protocols.fake import VERSION, digit_png, images, mnist_like, raw_images
 
 METHODS = ("get", "post", "put", "delete", "patch", "head", "options")
@@ -36,7 +36,8 @@ def table_rows(ctx):
 
 
 def test_the_served_document_is_the_tables(ctx, doc):
-    assert doc == json.loads(orjson.dumps(document(table_rows(ctx), SERVER_VERSION, VERSION, SPEC)))
+    built = document(table_rows(ctx), SERVER_VERSION, VERSION, SPEC, ctx.settings.max_batch)
+    assert doc == json.loads(orjson.dumps(built))
     assert doc["openapi"] == OPENAPI_VERSION
     assert doc["info"]["version"] == SERVER_VERSION
     assert VERSION in doc["info"]["description"]
@@ -94,12 +95,17 @@ def test_every_ref_resolves(doc):
 
 def test_the_schemas_follow_the_spec(doc):
     schemas = doc["components"]["schemas"]
-    image = schemas["PredictRequest"]["oneOf"][0]["properties"]["image"]["oneOf"]
+    image = schemas["PredictRequest"]["properties"]["image"]["oneOf"]
     assert image[0]["minItems"] == image[0]["maxItems"] == 784
     assert image[1]["minItems"] == 28 and image[1]["items"]["maxItems"] == 28
-    v2_input = schemas["V2InferRequest"]["properties"]["inputs"]["items"]["properties"]
-    assert v2_input["name"]["enum"] == ["image"]
-    assert v2_input["datatype"]["enum"] == ["FP32", "UINT8"]
+    images = schemas["PredictRequest"]["properties"]["images"]
+    assert [layout["maxItems"] for layout in images["oneOf"]] == [MAX_BATCH, MAX_BATCH]
+    tensors = schemas["V2InferRequest"]["properties"]["inputs"]["items"]["oneOf"]
+    assert [t["properties"]["name"]["enum"] for t in tensors] == [["image"], ["image"]]
+    assert [t["properties"]["datatype"]["enum"] for t in tensors] == [["FP32"], ["UINT8"]]
+    fp32, uint8 = (t["properties"]["data"]["items"]["oneOf"][0] for t in tensors)
+    assert (fp32["type"], fp32["minimum"], fp32["maximum"]) == ("number", 0, 1)
+    assert (uint8["type"], uint8["minimum"], uint8["maximum"]) == ("integer", 0, 255)
     infer = doc["paths"]["/v2/models/mnist/infer"]["post"]
     assert infer["summary"] == (
         "Inference: FP32 (0..1) or UINT8 (0..255) input image shaped [N, 784] or [N, 28, 28]"

@@ -213,7 +213,7 @@ def test_the_page_obeys_its_own_csp():
 def test_the_openapi_document_names_every_served_type(client):
     doc = client.get("/openapi.json").json()
     page = doc["paths"]["/"]["get"]["responses"]
-    assert set(page) == {"200", "304"}
+    assert set(page) == {"200", "304", "405"}
     assert "text/html" in page["200"]["content"]
     static = doc["paths"]["/static/{name}"]
     assert static["parameters"][0]["name"] == "name"
