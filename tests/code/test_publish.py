@@ -17,11 +17,11 @@ from function.contract.errors import (
     StorageUnavailableError,
     VersionExistsError,
 )
-from function.contract.manifest import MANIFEST_NAME, Manifest, file_entries, make_version_id
-from function.contract.spec import SPEC
+from function.contract.manifest import MANIFEST_NAME, Manifest, file_entries
 from function.contract.storage import fetch_version, open_store
 from model.publish import list_versions, publish_version
 from scripts.local_stack import free_port
+from tests.code.test_artifact import minimal_manifest
 from tests.conftest import BUCKET
 
 
@@ -33,29 +33,7 @@ def staged(tmp_path):
     (staging / "model.tflite").write_bytes(b"\x00flatbuffer" * 100)
     (staging / "model.keras").write_bytes(b"keras" * 50)
     files = describe_files(staging, ["model.tflite", "model.keras"])
-    manifest = Manifest.from_dict(
-        {
-            "schema": 1,
-            "name": "digitrun-mnist",
-            "version": make_version_id(files),
-            "created_at": "2026-01-01T00:00:00Z",
-            "arch": "mlp",
-            "hyperparameters": {},
-            "dataset": {
-                "source": "test",
-                "fingerprint": "0" * 64,
-                "sha256": {},
-                "train_examples": 0,
-                "test_examples": 0,
-            },
-            "metrics": {"test_accuracy": 0.98},
-            "class_prior": [0.1] * 10,
-            "input": SPEC.input.as_dict(),
-            "output": SPEC.output.as_dict(),
-            "files": files,
-            "frameworks": {},
-        }
-    )
+    manifest = Manifest.from_dict(minimal_manifest(files))
     return staging, manifest
 
 
