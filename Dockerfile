@@ -8,21 +8,29 @@
 # Without a Docker engine: python -m scripts.image build [--target train] (podman).
 # checkov:skip=CKV_DOCKER_2: Cloud Run ignores HEALTHCHECK; its startup and liveness probes (GET /v2/health/ready, /v2/health/live) are set by Terraform.
 
+# The serving dependencies by hash: requirements/serving.lock names every wheel the stage
+# installs (transitive packages included) with its sha256, made from serving.txt +
+# constraints.txt for this base's platform by `make lock` (scripts/lock_image.py). pip
+# refuses a file whose hash differs, a package the lock does not list (--no-deps) and any
+# sdist (no build step runs code from the index); `pip check` proves the set is complete.
 FROM python:3.11.14-slim-bookworm AS serving-deps
 WORKDIR /app
-COPY requirements/serving.txt requirements/constraints.txt requirements/
+COPY requirements/serving.lock requirements/
 RUN python -m venv /venv \
     && /venv/bin/pip install --no-cache-dir --disable-pip-version-check \
-       -r requirements/serving.txt -c requirements/constraints.txt
+       --require-hashes --no-deps --only-binary=:all: -r requirements/serving.lock \
+    && /venv/bin/pip check
 
 # The training job: the serving venv plus TensorFlow, Keras and MLflow (train.txt starts
-# with -r serving.txt), installed in place: the two share their pinned packages, and the
-# 2 GB venv is not copied into one more layer.
+# with -r serving.txt: pip keeps the serving packages already installed), installed in
+# place: the two share their pinned packages, and the 2 GB venv is not copied into one more
+# layer. Pinned by version (constraints.txt), not yet by hash: its closure includes
+# setuptools and wheel, which constraints.txt does not pin.
 FROM serving-deps AS train
 # A home for Keras' dataset cache and matplotlib's config; /app itself is writable by the
 # job for MLflow's default store (/app/mlflow.db, /app/mlartifacts); the code stays root's.
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin digitrun
-COPY requirements/train.txt requirements/
+COPY requirements/serving.txt requirements/train.txt requirements/constraints.txt requirements/
 RUN /venv/bin/pip install --no-cache-dir --disable-pip-version-check \
        -r requirements/train.txt -c requirements/constraints.txt
 ENV PATH=/venv/bin:$PATH \

@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 # MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
 export MNIST_PATH
 
-.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test loadtest loadtest-report bench lint fmt clean
+.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test lock loadtest loadtest-report bench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -78,6 +78,9 @@ test: setup system-deps serving-venv client-venv deploy-tools  ## the whole test
 
 test-fast: setup serving-venv deploy-tools  ## the tests that neither train nor start a server (in-process)
 	SERVING_PYTHON=$(CURDIR)/$(SERVING_VENV)/bin/python $(PY) -m pytest -m "not slow and not train_image" $(ARGS)
+
+lock: setup  ## requirements/serving.lock: every wheel of the serving image by sha256 (PyPI; after any pin moves)
+	$(PY) -m scripts.lock_image $(ARGS)
 
 image: setup system-deps  ## the serving image with podman (stand-in base made once); ARGS="--target train" for the job's
 	$(PY) -m scripts.image build $(ARGS)
