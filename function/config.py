@@ -45,6 +45,14 @@ class Settings:
     # Signs prediction ids; empty: a random secret per start (one instance only).
     feedback_secret: str = field(default="", repr=False)
     feedback_ttl_seconds: int = 3600
+    # Connections and the work one request may cause (issue 20: slow clients, heavy images).
+    header_timeout_seconds: float = 5.0
+    body_timeout_seconds: float = 5.0
+    max_connections: int = 512
+    max_headers: int = 100
+    max_header_bytes: int = 16 * 1024
+    max_request_pixels: int = 2048 * 2048
+    decode_threads: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +79,15 @@ class Settings:
             drift_window=_int(env, "DRIFT_WINDOW", cls.drift_window),
             feedback_secret=env.get("FEEDBACK_SECRET", "").strip(),
             feedback_ttl_seconds=_int(env, "FEEDBACK_TTL_SECONDS", cls.feedback_ttl_seconds),
+            header_timeout_seconds=_float(
+                env, "HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
+            ),
+            body_timeout_seconds=_float(env, "BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds),
+            max_connections=_int(env, "MAX_CONNECTIONS", cls.max_connections),
+            max_headers=_int(env, "MAX_HEADERS", cls.max_headers),
+            max_header_bytes=_int(env, "MAX_HEADER_BYTES", cls.max_header_bytes),
+            max_request_pixels=_int(env, "MAX_REQUEST_PIXELS", cls.max_request_pixels),
+            decode_threads=_int(env, "DECODE_THREADS", cls.decode_threads),
         )
         if settings.drift_window > MAX_DRIFT_WINDOW:
             raise ConfigError(f"DRIFT_WINDOW={settings.drift_window} is over {MAX_DRIFT_WINDOW}")

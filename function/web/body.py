@@ -11,18 +11,26 @@ counted (lists that start with anything but a list or an object are not entered:
 cost nothing) and compared with the ``:`` in the text — equal means no repeated key, as
 every key has its ``:``. Only when they differ (a ``:`` inside a string, a key not counted,
 or a repeat) is the body parsed again by the standard library, which sees every pair.
+
+A body must keep coming: the server (:mod:`function.web.entry`) hands every request a
+receive channel from :func:`receive_within`, so a client that stops sending (a body shorter
+than its ``Content-Length``, a stalled chunked upload) gets a 408 after
+``BODY_TIMEOUT_SECONDS`` without data instead of holding a worker's connection for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Message, Receive
 
 from function.inputs.errors import InvalidInputError
 from function.web.errors import (
+    BodyTimeoutError,
     BodyTooLargeError,
     ClientDisconnectedError,
     UnsupportedMediaTypeError,
@@ -70,6 +78,23 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def receive_within(receive: Receive, seconds: float) -> Receive:
+    """``receive`` with a deadline on each message: BodyTimeoutError (408) when the client
+    sends nothing for ``seconds`` while its body is read."""
+
+    async def receive_in_time() -> Message:
+        try:
+            async with asyncio.timeout(seconds):
+                return await receive()
+        except TimeoutError:
+            raise BodyTimeoutError(
+                f"the request body stopped arriving: nothing for {seconds:g} s "
+                "(BODY_TIMEOUT_SECONDS)"
+            ) from None
+
+    return receive_in_time
 
 
 def _too_large(limit: int) -> str:

@@ -9,7 +9,9 @@ body in the shape of the protocol that was called:
 * ``NESTED`` — ``{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": ...}}``:
   ``/predict`` and the service's other routes (Google's JSON error shape).
 
-Anything else is a bug: a 500 with a generic message (the traceback goes to the log).
+Anything else is a bug: a 500 with a generic message (the traceback goes to the log); a
+:class:`ServerRefusalError` (501, 503) is not one, and says why. The answers the connection
+layer writes before a request exists (:mod:`function.web.connections`) use the same classes.
 A message quotes what a client sent only through :func:`clip` (at most ``CLIP`` characters),
 and no message is longer than ``MAX_MESSAGE``: a 100 KB header never comes back.
 """
@@ -84,7 +86,12 @@ class MethodNotAllowedError(RequestError):
         self.allow = allow
 
 
-class BodyTooLargeError(RequestError):
+class ClosesConnection:
+    """Mixin: the answer ends the connection (``Connection: close``): the rest of the
+    request may still be on the wire, or the connection cannot be trusted to carry more."""
+
+
+class BodyTooLargeError(ClosesConnection, RequestError):
     """The body is over MAX_BODY_BYTES (found while reading it)."""
 
     status = 413
@@ -98,11 +105,65 @@ class UnsupportedMediaTypeError(RequestError):
     reason = "unsupported_media_type"
 
 
-class ClientDisconnectedError(RequestError):
+class ClientDisconnectedError(ClosesConnection, RequestError):
     """The client went away while its body was being read: nobody gets an answer."""
 
     status = 400
     reason = "client_disconnected"
+
+
+class BodyTimeoutError(ClosesConnection, RequestError):
+    """The body stopped arriving: nothing for BODY_TIMEOUT_SECONDS while it was read."""
+
+    status = 408
+    reason = "body_timeout"
+
+
+class HeaderTimeoutError(ClosesConnection, RequestError):
+    """The request line and headers did not all arrive within HEADER_TIMEOUT_SECONDS."""
+
+    status = 408
+    reason = "header_timeout"
+
+
+class TargetTooLongError(ClosesConnection, RequestError):
+    """The request target alone is over MAX_HEADER_BYTES."""
+
+    status = 414
+    reason = "target_too_long"
+
+
+class HeadersTooLargeError(ClosesConnection, RequestError):
+    """More than MAX_HEADERS header fields, or the target and headers over MAX_HEADER_BYTES."""
+
+    status = 431
+    reason = "headers_too_large"
+
+
+class MalformedRequestError(ClosesConnection, RequestError):
+    """Not an HTTP/1.1 request the parser can read (bad request line, header or target)."""
+
+    status = 400
+    reason = "malformed_request"
+
+
+class ServerRefusalError(DigitrunError):
+    """A 5xx that is not a failure: the server will not serve this request (now, or
+    ever), and its message says why."""
+
+
+class MethodNotImplementedError(ClosesConnection, ServerRefusalError):
+    """A request method the HTTP parser does not know (RFC 9110: 501, not 405)."""
+
+    status = 501
+    reason = "method_not_implemented"
+
+
+class TooManyConnectionsError(ClosesConnection, ServerRefusalError):
+    """The worker already holds MAX_CONNECTIONS connections."""
+
+    status = 503
+    reason = "too_many_connections"
 
 
 class ErrorStyle(Enum):
@@ -114,10 +175,15 @@ CANONICAL = {
     400: "INVALID_ARGUMENT",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
     410: "GONE",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
     500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
 }
 INTERNAL_MESSAGE = "internal error: the service failed to answer this request"
 
@@ -134,8 +200,9 @@ class ErrorAnswer:
 
 def error_response(exc: BaseException, style: ErrorStyle) -> ErrorAnswer:
     """The answer to a request that raised ``exc``, in the called protocol's shape; a
-    client error's message is its answer, anything else a 500 without details."""
-    if isinstance(exc, DigitrunError) and exc.status < 500:
+    client error's (or a refusal's) message is its answer, anything else a 500 without
+    details."""
+    if isinstance(exc, DigitrunError) and (exc.status < 500 or isinstance(exc, ServerRefusalError)):
         status, reason, message = exc.status, exc.reason, str(exc)
     else:
         status, reason, message = 500, DigitrunError.reason, ""
@@ -153,7 +220,8 @@ def error_response(exc: BaseException, style: ErrorStyle) -> ErrorAnswer:
 def _headers(exc: BaseException) -> tuple[Header, ...]:
     if isinstance(exc, MethodNotAllowedError):
         return ((b"allow", ", ".join(exc.allow).encode()),)
-    if isinstance(exc, BodyTooLargeError | ClientDisconnectedError):
-        # The rest of the body may still be on the wire: do not reuse the connection.
+    if isinstance(exc, TooManyConnectionsError):
+        return ((b"connection", b"close"), (b"retry-after", b"1"))
+    if isinstance(exc, ClosesConnection):
         return ((b"connection", b"close"),)
     return ()

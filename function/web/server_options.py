@@ -3,14 +3,32 @@ uvicorn workers), where its command line offers none.
 
 functions-framework names the worker class ``uvicorn_worker.UvicornWorker`` and passes no
 server options; that class reads ``CONFIG_KWARGS`` when gunicorn forks a worker, after
-``main.py`` ran in the master. Setting it there is the one place for them.
+``main.py`` ran in the master. Setting it there is the one place for them:
+
+* ``http``: the connection protocol of :mod:`function.web.connections` (header and body
+  timeouts, header and connection limits), handing every request to ``entry``;
+* ``ws``: none — the service speaks no WebSocket, so an ``Upgrade`` request is plain HTTP;
+* ``server_header``: off — no ``server: uvicorn`` on any answer.
+
+The keep-alive timeout is gunicorn's ``keepalive`` (2 s), which the worker passes on.
 """
 
 from __future__ import annotations
 
+from function.config import Settings
+from function.web.entry import Entry
 
-def configure_workers() -> None:
-    """No ``server: uvicorn`` header on any answer (uvicorn's own 400s included)."""
+
+def configure_workers(settings: Settings, entry: Entry) -> None:
+    """Every uvicorn worker forked from here on serves ``entry`` under ``settings``' limits."""
     from uvicorn_worker import UvicornWorker  # noqa: PLC0415 (only in the server)
 
-    UvicornWorker.CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}
+    from function.web.connections import ConnectionLimits, protocol_class  # noqa: PLC0415
+
+    protocol = protocol_class(ConnectionLimits.from_settings(settings), entry)
+    UvicornWorker.CONFIG_KWARGS = {
+        **UvicornWorker.CONFIG_KWARGS,
+        "http": protocol,
+        "ws": "none",
+        "server_header": False,
+    }
