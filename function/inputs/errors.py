@@ -17,3 +17,10 @@ class BatchTooLargeError(RequestError):
 
     status = 413
     reason = "batch_too_large"
+
+
+class TooManyPixelsError(RequestError):
+    """A request's images would decode to more than MAX_REQUEST_PIXELS pixels."""
+
+    status = 413
+    reason = "too_many_pixels"

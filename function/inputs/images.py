@@ -16,11 +16,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from function.contract.spec import SPEC
 from function.inputs.errors import InvalidInputError
+from function.inputs.image_headers import DRAFT_SIDE, MAX_PIXELS, UNREADABLE, read_header
 
-FORMATS = ("PNG", "JPEG")
-# A decompression bomb stops here, before it is decoded (a JPEG is checked at its draft
-# scale): a 2048x2048 PNG decodes in tens of ms and a few MB.
-MAX_PIXELS = 2048 * 2048
+FORMATS = ("PNG", "JPEG")  # an MPO (a phone's JPEG with extra frames) opens as JPEG
+__all__ = ["MAX_ENCODED_IMAGES", "MAX_PIXELS", "image_to_pixels", "mnist_layout"]
 WORK_SIDE = 256  # decoded images are shrunk to this longest side before any float work
 MAX_ENCODED_IMAGES = 64  # PNG/JPEG images per request (TF Serving b64 instances)
 FIELD = SPEC.input.height  # MNIST's 28x28 field (the spec's images are square)
@@ -28,21 +27,27 @@ BOX = 20  # MNIST's digits were fitted to 20x20 inside that field
 NOISE_FLOOR = 0.1  # ink below this share of the strongest stroke is background noise
 MIN_CONTRAST = 24.0  # gray levels between background and ink: less is a blank image
 OPAQUE = 255.0  # an 8-bit alpha channel's full opacity
-DRAFT_SIDE = 256  # a JPEG is decoded at the smallest scale (1/2..1/8) keeping this many pixels
 
 
 def image_to_pixels(data: bytes) -> np.ndarray:
-    """A PNG or JPEG → float32 [784] in 0..1, MNIST-style; 400 when it is not usable."""
+    """A PNG or JPEG → float32 [784] in 0..1, MNIST-style; 400 when it is not usable.
+
+    The header is checked first (:func:`~function.inputs.image_headers.read_header`: at
+    most MAX_PIXELS decoded pixels, a bounded structure); Pillow releases the GIL while it
+    decodes, converts and resizes, so this may run in a thread beside the event loop."""
     gray = _decode_gray(data)
     return mnist_layout(gray)
 
 
 def _decode_gray(data: bytes) -> np.ndarray:
     """The image's luminance as float32 [H, W] in 0..255."""
+    header = read_header(data)
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
-            if image.format == "JPEG":  # the digit ends up 20x20: a big photo need not be
-                image.draft("L", (DRAFT_SIDE, DRAFT_SIDE))  # decoded in full (~20x faster)
+            if image.size != (header.width, header.height):  # priced by another header
+                raise InvalidInputError(f"the {header.format} image is truncated or corrupt")
+            if image.format in ("JPEG", "MPO"):  # the digit ends up 20x20: a big photo
+                image.draft("L", (DRAFT_SIDE, DRAFT_SIDE))  # need not be decoded in full
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise InvalidInputError(
@@ -60,7 +65,7 @@ def _decode_gray(data: bytes) -> np.ndarray:
     except InvalidInputError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise InvalidInputError("the body is not a readable PNG or JPEG image") from None
+        raise InvalidInputError(UNREADABLE) from None
     except (OSError, SyntaxError, ValueError, TypeError, EOFError):
         raise InvalidInputError("the PNG or JPEG image is truncated or corrupt") from None
 

@@ -22,9 +22,9 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
+from function.inputs.decoding import shared_decoder
 from function.inputs.errors import InvalidInputError
 from function.inputs.fastjson import parse_images
-from function.inputs.images import image_to_pixels
 from function.inputs.tensors import (
     batch_of_images,
     check_batch_size,
@@ -52,6 +52,7 @@ class PredictApi:
         self._limit = ctx.settings.max_body_bytes
         self._max_batch = ctx.settings.max_batch
         self._input = ctx.model.spec.input
+        self._decoder = shared_decoder(ctx.settings.decode_threads, ctx.settings.max_request_pixels)
 
     async def predict(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
@@ -60,13 +61,13 @@ class PredictApi:
         media = content_type.partition(";")[0].strip().lower()
         if media in ("", "application/json") or media.endswith("+json"):
             return self._from_body(await read_body(request, self._limit))
-        if media in IMAGE_TYPES:
-            pixels = image_to_pixels(await read_body(request, self._limit))
-            return self._single(pixels.reshape(1, -1))
+        if media in IMAGE_TYPES:  # priced, then decoded off the event loop
+            image = await read_body(request, self._limit)
+            return self._single(await self._decoder.decode([image]))
         if media == MULTIPART:
             body = await read_body(request, self._limit)
-            pixels = image_to_pixels(await _multipart_image(request, body))
-            return self._single(pixels.reshape(1, -1))
+            image = await _multipart_image(request, body)
+            return self._single(await self._decoder.decode([image]))
         raise UnsupportedMediaTypeError(
             f"Content-Type {clip(content_type)} is not supported: send {ACCEPTED}"
         )

@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from function.contract.spec import TF_DATATYPES, InputSpec, TensorSpec
+from function.inputs.decoding import shared_decoder
 from function.inputs.errors import BatchTooLargeError, InvalidInputError
-from function.inputs.images import MAX_ENCODED_IMAGES, image_to_pixels
+from function.inputs.images import MAX_ENCODED_IMAGES
 from function.inputs.tensors import (
     batch_of_images,
     check_batch_size,
@@ -49,6 +50,7 @@ class TfServingApi:
         self._limit = ctx.settings.max_body_bytes
         self._max_batch = ctx.settings.max_batch
         self._input: InputSpec = ctx.model.spec.input
+        self._decoder = shared_decoder(ctx.settings.decode_threads, ctx.settings.max_request_pixels)
         version = ctx.model.version
         self._status = orjson.dumps(
             {
@@ -83,7 +85,7 @@ class TfServingApi:
             key, answer = "inputs", "outputs"
         else:
             raise InvalidInputError('missing "instances" (row format) or "inputs" (columnar)')
-        pixels = self._pixels(payload[key], key)
+        pixels = await self._pixels(payload[key], key)
         probs = self._model.predict(pixels)
         return self._respond.json(orjson.dumps({answer: probs}, option=_NUMPY))
 
@@ -93,7 +95,7 @@ class TfServingApi:
     async def metadata(self, request: Request) -> Response:
         return self._respond.json(self._metadata)
 
-    def _pixels(self, value: Any, key: str) -> np.ndarray:
+    async def _pixels(self, value: Any, key: str) -> np.ndarray:
         what = f'"{key}"'
         spec = self._input
         if isinstance(value, dict) and "b64" not in value:  # columnar, the input named
@@ -120,17 +122,21 @@ class TfServingApi:
                 f"{MAX_ENCODED_IMAGES} encoded (b64) images per request"
             )
         rows = [self._instance(item, f"{what}[{i}]") for i, item in enumerate(value)]
+        encoded = [row for row in rows if isinstance(row, bytes)]
+        if encoded:  # priced, then decoded off the event loop
+            decoded = iter(await self._decoder.decode(encoded))
+            rows = [next(decoded)[None] if isinstance(row, bytes) else row for row in rows]
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 
-    def _instance(self, item: Any, what: str) -> np.ndarray:
-        """One instance → float32 [1, 784]."""
+    def _instance(self, item: Any, what: str) -> np.ndarray | bytes:
+        """One instance → float32 [1, 784], or the bytes of its encoded (b64) image."""
         spec = self._input
         if isinstance(item, dict):
             if "b64" in item:
-                return image_to_pixels(_b64(item["b64"], what)).reshape(1, spec.features)
+                return _b64(item["b64"], what)
             item = _named(item, what, spec.name)
             if isinstance(item, dict) and "b64" in item:
-                return image_to_pixels(_b64(item["b64"], what)).reshape(1, spec.features)
+                return _b64(item["b64"], what)
         return unit_pixels(one_image(to_array(item, what), what, spec), what, spec)
 
 

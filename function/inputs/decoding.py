@@ -1,0 +1,83 @@
+"""A request's PNG/JPEG images → the model's input, decoded off the event loop.
+
+One request's images are priced first, from their headers, against ``MAX_REQUEST_PIXELS``
+(:mod:`function.inputs.image_headers`): over it, 413 before anything is decoded. Then
+every image is decoded in a small thread pool (``DECODE_THREADS`` per worker process):
+Pillow releases the GIL while it decodes, converts and resizes, so the event loop goes on
+answering other requests, the health probes among them, while a heavy request decodes.
+The pool is made on first use in each process (after gunicorn's fork: threads do not
+survive one) and shared by every protocol of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import TypeVar
+
+import numpy as np
+
+from function.contract.spec import SPEC
+from function.inputs.errors import TooManyPixelsError
+from function.inputs.image_headers import read_header
+from function.inputs.images import image_to_pixels
+
+_T = TypeVar("_T")
+
+
+class ImageDecoder:
+    """Decodes the images of one request within its pixel budget, in a bounded pool."""
+
+    def __init__(self, threads: int, max_request_pixels: int) -> None:
+        self.threads = threads
+        self.max_request_pixels = max_request_pixels
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    async def decode(self, images: Sequence[bytes]) -> np.ndarray:
+        """The images as float32 [N, 784] in 0..1 (MNIST-style); 413 over the budget,
+        400 for the first (lowest index) image that is not usable."""
+        await self._run(self.check_budget, images)
+        results = await asyncio.gather(
+            *(self._run(image_to_pixels, data) for data in images), return_exceptions=True
+        )
+        for result in results:  # every image has finished: none is left running
+            if isinstance(result, BaseException):
+                raise result
+        rows = np.empty((len(images), SPEC.input.features), np.float32)
+        for row, pixels in zip(rows, results, strict=True):
+            row[:] = pixels
+        return rows
+
+    def check_budget(self, images: Sequence[bytes]) -> int:
+        """The images' total price in pixels; 413 as soon as it passes the budget, 400 for
+        an image that is not usable. Bounded work: no image is decoded."""
+        total = 0
+        for data in images:
+            total += read_header(data).price
+            if total > self.max_request_pixels:
+                raise TooManyPixelsError(
+                    f"the images would decode to more than {self.max_request_pixels} "
+                    "pixels (MAX_REQUEST_PIXELS): send fewer or smaller images"
+                )
+        return total
+
+    async def _run(self, function: Callable[[_T], object], argument: _T) -> object:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor(), function, argument
+        )
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None or self._pid != os.getpid():  # none yet, or made before a fork
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="digitrun-decode")
+            self._pid = os.getpid()
+        return self._pool
+
+
+@cache
+def shared_decoder(threads: int, max_request_pixels: int) -> ImageDecoder:
+    """The process's decoder for these settings: one pool, whichever protocol decodes."""
+    return ImageDecoder(threads, max_request_pixels)
