@@ -20,6 +20,13 @@ from starlette.responses import Response
 from function.config import Settings
 from function.contract.spec import TensorSpec
 from function.inputs.tensors import batch_shapes
+from function.protocols.openapi_errors import (
+    ERROR_SCHEMAS,
+    ERRORS,
+    PICTURES_413,
+    add_errors,
+    connection_errors,
+)
 from function.protocols.openapi_page import name_parameter, page_operation, prediction_id_header
 from function.protocols.openapi_schemas import PICTURE, schemas
 from function.protocols.v2 import HEADER_LENGTH, input_datatypes
@@ -29,15 +36,7 @@ from function.web.paths import MODEL_ROUTE_NAME, NAME, V2_MODEL, VERSION
 from function.web.routes import Route
 
 OPENAPI_VERSION = "3.0.3"
-ERROR_SCHEMAS = {ErrorStyle.PLAIN: "PlainError", ErrorStyle.NESTED: "NestedError"}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
-ERRORS = {
-    400: "Bad request: malformed JSON, wrong shape or dtype, NaN/inf, out of range",
-    404: "No such model or version",
-    405: "Method not allowed: the Allow header lists the path's methods",
-    413: "Body over MAX_BODY_BYTES or batch over MAX_BATCH",
-    415: "Unsupported Content-Type or Content-Encoding",
-}
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,16 @@ class Operation:
     errors: tuple[int, ...] = ()
     request: dict[str, Any] = field(default_factory=dict)  # media type → schema name or ""
     extra: dict[str, Any] = field(default_factory=dict)
+    pictures: bool = False  # takes PNG/JPEG pictures: their pixels count against a limit
 
 
+MULTIPART = "multipart/form-data"
+PICTURE_TYPES = "image/png, image/jpeg"
 _PREDICT_BODY = {
     "application/json": "PredictRequest",
     "image/png": "",
     "image/jpeg": "",
-    "multipart/form-data": "PredictMultipart",
+    MULTIPART: "PredictMultipart",
 }
 _INFER_BODY = {"application/json": "V2InferRequest", "application/octet-stream": ""}
 OPERATIONS: dict[str, Operation] = {
@@ -68,6 +70,7 @@ OPERATIONS: dict[str, Operation] = {
         "One prediction (for image, PNG, JPEG, multipart) or one per image",
         (400, 413, 415),
         _PREDICT_BODY,
+        pictures=True,
     ),
     "openapi": Operation("This document", "service", "", "The OpenAPI document"),
     "tfserving_predict": Operation(
@@ -77,6 +80,7 @@ OPERATIONS: dict[str, Operation] = {
         "Probabilities per image",
         (400, 413, 415),
         {"application/json": "TfPredictRequest"},
+        pictures=True,
     ),
     "tfserving_status": Operation(
         "TensorFlow Serving model status",
@@ -157,8 +161,7 @@ def document(
             item["parameters"] = [name_parameter()]
         for method in route.handlers:
             operation = _operation(route.name, route.style, spec, versioned)
-            error = _json(_ref(ERROR_SCHEMAS[route.style]), ERRORS[405])
-            operation["responses"].setdefault("405", error)
+            add_errors(operation["responses"], route.style)
             item[method.lower()] = operation
     return {
         "openapi": OPENAPI_VERSION,
@@ -169,7 +172,7 @@ def document(
             "TensorFlow Serving REST and the Open Inference Protocol V2 "
             f"(model {MODEL_ROUTE_NAME!r}, version {model_version}), with a page to draw a "
             "digit at / and feedback on predictions at /feedback. Every response "
-            "carries the X-Model-Version header.",
+            f"carries the X-Model-Version header. {connection_errors()}",
         },
         "paths": paths,
         "components": {"schemas": schemas(spec, max_batch)},
@@ -195,7 +198,10 @@ def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) 
         "tags": [op.tag],
         "responses": {
             "200": _ok(name, schema, op.description),
-            **{str(status): _json(_ref(ERROR_SCHEMAS[style]), ERRORS[status]) for status in errors},
+            **{
+                str(status): _json(_ref(ERROR_SCHEMAS[style]), _error_text(status, op))
+                for status in errors
+            },
         },
         **op.extra,
     }
@@ -204,8 +210,14 @@ def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) 
             media: {"schema": _ref(schema_name)} if schema_name else _binary(media)
             for media, schema_name in op.request.items()
         }
+        if MULTIPART in content:  # the picture's part is itself a PNG or JPEG
+            content[MULTIPART]["encoding"] = {"image": {"contentType": PICTURE_TYPES}}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
+
+
+def _error_text(status: int, op: Operation) -> str:
+    return PICTURES_413 if status == 413 and op.pictures else ERRORS[status]
 
 
 def _ok(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:

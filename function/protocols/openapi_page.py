@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from function.contract.spec import TensorSpec
-from function.protocols.page import CONTENT_TYPES, CSP, OTHER
+from function.protocols.page import CONTENT_TYPES, CSP, OTHER, load_assets
 from function.protocols.predict import PREDICTION_ID_HEADER
 from function.web.paths import PREDICT
 
@@ -37,8 +37,8 @@ def name_parameter() -> dict[str, Any]:
         "name": "name",
         "in": "path",
         "required": True,
-        "description": "A file name of the page's assets (app.js, app.css, ...)",
-        "schema": STRING,
+        "description": "A file of the page (any other name is a 404)",
+        "schema": {"type": "string", "enum": sorted(load_assets())},
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from function.contract.spec import TensorSpec
 from function.inputs.images import MAX_ENCODED_IMAGES
 from function.protocols.openapi_page import feedback_schemas
-from function.protocols.openapi_v2 import v2_schemas
+from function.protocols.openapi_v2 import NULL, v2_schemas
 
 PICTURE = "A PNG or JPEG picture of one digit (a blank picture is refused with 400)"
 
@@ -64,11 +64,10 @@ def _parts(spec: TensorSpec) -> _Parts:
             }
         },
     }
-    value = {"oneOf": [flat, square, b64]}
     named = {
         "type": "object",
         "required": [inp.name],
-        "properties": {inp.name: value},
+        "properties": {inp.name: {"oneOf": [flat, square, b64]}},
         "additionalProperties": False,
     }
     instance = {"oneOf": [flat, square, b64, named]}
@@ -103,17 +102,23 @@ def _errors() -> dict[str, Any]:
 
 def _predict(p: _Parts, max_batch: int) -> dict[str, Any]:
     image, probs, digit, unit = p.image, p.probs, p.digit, p.unit
-    images = {  # one layout for the whole batch
-        "oneOf": [
-            {"type": "array", "items": layout, "minItems": 1, "maxItems": max_batch}
-            for layout in image["oneOf"]
-        ]
-    }
+    flat, square = image["oneOf"]
+    layouts = [
+        {"type": "array", "items": layout, "minItems": 1, "maxItems": max_batch}
+        for layout in (flat, square)
+    ]
+    # A null "image" or "images" counts as absent: the first layout of each admits null.
+    nullable = {**image, "oneOf": [{**flat, "nullable": True}, square]}
+    images = {"oneOf": [{**layouts[0], "nullable": True}, layouts[1]]}  # one layout a batch
+    array = {"type": "array"}
     return {
-        "PredictRequest": {
+        "PredictRequest": {  # "image" or "images", not both: the other absent or null
             "type": "object",
-            "properties": {"image": image, "images": images},
-            "oneOf": [{"required": ["image"]}, {"required": ["images"]}],
+            "properties": {"image": nullable, "images": images},
+            "oneOf": [
+                {"required": ["image"], "properties": {"image": array, "images": NULL}},
+                {"required": ["images"], "properties": {"images": array, "image": NULL}},
+            ],
         },
         "PredictAnswer": {"oneOf": [_ref("PredictResponse"), _ref("PredictBatchResponse")]},
         "PredictMultipart": {
@@ -151,30 +156,43 @@ def _predict(p: _Parts, max_batch: int) -> dict[str, Any]:
 
 
 def _tfserving(p: _Parts, max_batch: int, name: str) -> dict[str, Any]:
-    instance, probs = p.instance, p.probs
+    flat, square, b64, _ = p.instance["oneOf"]
+    probs = p.probs
+    layouts = [
+        {"type": "array", "items": layout, "minItems": 1, "maxItems": max_batch}
+        for layout in (flat, square)
+    ]
+    most = min(MAX_ENCODED_IMAGES, max_batch)
+    mixed = {"type": "array", "items": p.instance, "minItems": 1, "maxItems": most}
     batch = {
-        "type": "array",
-        "items": instance,
-        "minItems": 1,
-        "maxItems": max_batch,
-        "description": f"At most {MAX_ENCODED_IMAGES} of the instances may be b64 images",
+        "anyOf": [*layouts, mixed],
+        "description": f"Images of one layout (at most {max_batch}), or at most {most} "
+        "instances of any kind (b64 pictures, named, mixed layouts)",
     }
-    columnar = {
+    named = {
         "type": "object",
         "required": [name],
-        "properties": {name: {"oneOf": [batch, p.instance["oneOf"][2]]}},
+        "properties": {name: {"oneOf": [batch, b64]}},
         "additionalProperties": False,
     }
+    value = {"oneOf": [batch, b64, named]}  # the same for "instances" and "inputs"
     return {
         "TfPredictRequest": {
             "type": "object",
             "properties": {
                 "signature_name": {"type": "string", "enum": ["serving_default", ""]},
-                "instances": batch,
-                "inputs": {"oneOf": [batch, columnar]},
+                "instances": value,
+                "inputs": value,
             },
             "oneOf": [{"required": ["instances"]}, {"required": ["inputs"]}],
         },
+        **_tf_answers(probs),
+    }
+
+
+def _tf_answers(probs: dict[str, Any]) -> dict[str, Any]:
+    """TF Serving's predict answer, model status and metadata."""
+    return {
         "TfPredictResponse": {
             "type": "object",
             "properties": {

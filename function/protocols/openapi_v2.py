@@ -8,6 +8,8 @@ from typing import Any
 from function.contract.spec import PREDICTION_OUTPUT, InputSpec, TensorSpec
 from function.protocols.v2 import input_datatypes
 
+NULL = {"nullable": True, "enum": [None]}  # OpenAPI 3.0's "null and nothing else"
+
 
 def v2_schemas(spec: TensorSpec, parameters: dict[str, Any], max_batch: int) -> dict[str, Any]:
     """The V2 metadata, health and inference schemas."""
@@ -57,7 +59,7 @@ def _v2(tensor_meta: dict[str, Any]) -> dict[str, Any]:
 def _v2_infer(spec: TensorSpec, parameters: dict[str, Any], max_batch: int) -> dict[str, Any]:
     inp, out = spec.input, spec.output
     flag = {"type": "boolean"}
-    no_size = {"not": {"required": ["binary_data_size"]}}
+    no_size = {"properties": {"binary_data_size": NULL}}  # JSON data: no binary size
     tensors = [
         _input_tensor(inp, datatype, max_batch, items, no_size)
         for datatype, items in _input_values(spec).items()
@@ -69,25 +71,32 @@ def _v2_infer(spec: TensorSpec, parameters: dict[str, Any], max_batch: int) -> d
             "name": {"type": "string", "enum": [out.name, PREDICTION_OUTPUT]},
             "parameters": {
                 "type": "object",
-                "properties": {"binary_data": flag},
-                "not": {"required": ["classification"]},
+                "nullable": True,
+                "properties": {
+                    "binary_data": {**flag, "nullable": True},
+                    "classification": NULL,  # the classification extension is not served
+                },
             },
         },
     }
     return {
-        "V2InferRequest": {
+        "V2InferRequest": {  # a null id, parameters or outputs is the same as none
             "type": "object",
             "required": ["inputs"],
             "properties": {
-                "id": {"type": "string"},
-                "parameters": {"type": "object", "properties": {"binary_data_output": flag}},
+                "id": {"type": "string", "nullable": True},
+                "parameters": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {"binary_data_output": flag},
+                },
                 "inputs": {
                     "type": "array",
                     "minItems": 1,
                     "maxItems": 1,
                     "items": {"oneOf": tensors},
                 },
-                "outputs": {"type": "array", "minItems": 1, "items": output},
+                "outputs": {"type": "array", "nullable": True, "minItems": 1, "items": output},
             },
         },
         "V2InferResponse": {
@@ -116,26 +125,48 @@ def _input_values(spec: TensorSpec) -> dict[str, dict[str, Any]]:
 def _input_tensor(
     inp: InputSpec, datatype: str, max_batch: int, items: dict[str, Any], no_size: dict[str, Any]
 ) -> dict[str, Any]:
-    """The V2 input of one datatype, its values as JSON ``data`` (flat, or nested as the
-    shape is)."""
-    row = {"type": "array", "items": items, "minItems": 1}
-    grid = {"type": "array", "items": row, "minItems": 1}
+    """The V2 input of one datatype, its values as JSON ``data``: flat, or nested by image
+    (rows of 784 or 28x28 grids). JSON Schema cannot say that ``data`` holds as many
+    values as ``shape`` says, nor that ``shape`` is [N, 784] or [N, 28, 28]: the
+    description does."""
+    flat = {
+        "type": "array",
+        "items": items,
+        "minItems": inp.features,
+        "maxItems": inp.features * max_batch,
+    }
+    row = {"type": "array", "items": items, "minItems": inp.features, "maxItems": inp.features}
+    grid = {
+        "type": "array",
+        "items": {"type": "array", "items": items, "minItems": inp.width, "maxItems": inp.width},
+        "minItems": inp.height,
+        "maxItems": inp.height,
+    }
+    nested = [
+        {"type": "array", "items": image, "minItems": 1, "maxItems": max_batch}
+        for image in (row, grid)
+    ]
     return {
         "type": "object",
         "required": ["name", "shape", "datatype", "data"],
         "description": f"shape [N, {inp.features}] or [N, {inp.height}, {inp.width}] with N "
-        f"in 1..{max_batch}: data holds the N x {inp.features} values, row-major",
+        f"in 1..{max_batch}: data holds the N x {inp.features} values, row-major, flat or "
+        "nested by image",
         "properties": {
             "name": {"type": "string", "enum": [inp.name]},
             "datatype": {"type": "string", "enum": [datatype]},
             "shape": {
                 "type": "array",
-                "items": {"type": "integer", "minimum": 1},
+                "items": {"type": "integer", "minimum": 1, "maximum": max(max_batch, inp.features)},
                 "minItems": 2,
                 "maxItems": 3,
             },
-            "parameters": {"type": "object", **no_size},
-            "data": {"type": "array", "items": {"oneOf": [items, row, grid]}, "minItems": 1},
+            "parameters": {"type": "object", "nullable": True, **no_size},
+            "data": {  # any of the value's nestings, and one for all the values
+                "type": "array",
+                "items": {"oneOf": [items, row, grid]},
+                "oneOf": [flat, *nested],
+            },
         },
     }
 
