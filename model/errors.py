@@ -24,3 +24,7 @@ class TrackingError(DigitrunError):
 
 class ReleaseError(DigitrunError):
     """A published version does not meet the release floor."""
+
+
+class QuantizationError(DigitrunError):
+    """A quantized model strays too far from the float model to be published."""

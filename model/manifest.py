@@ -12,12 +12,15 @@ from typing import Any
 
 from function.contract.checksums import describe_files
 from function.contract.manifest import (
+    INT8_FILE,
+    SERVED_FILE,
     DatasetInfo,
     Manifest,
     Metrics,
     file_entries,
     make_version_id,
 )
+from function.contract.quantization import Quantization
 from function.contract.spec import SPEC
 from model.data import Dataset, class_prior
 
@@ -68,9 +71,11 @@ def build_manifest(
     parity: dict[str, Any],
     mlflow_info: dict[str, Any],
     git: str | None,
+    quantization: Quantization | None = None,
     now: datetime | None = None,
 ) -> Manifest:
-    """The manifest of the version whose ``files`` sit in ``directory``."""
+    """The manifest of the version whose ``files`` sit in ``directory``; it serves
+    ``model-int8.tflite`` when ``quantization`` is given, ``model.tflite`` otherwise."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     table = describe_files(directory, files)
     return Manifest(
@@ -97,4 +102,6 @@ def build_manifest(
         files=file_entries(table),
         frameworks=framework_versions(),
         mlflow=mlflow_info,
+        served_file=SERVED_FILE if quantization is None else INT8_FILE,
+        quantization=quantization,
     )

@@ -22,6 +22,7 @@ _BENIGN_ERRORS = (b"NodeDef mentions attribute",)
 _NOISE_PREFIXES = (
     b"WARNING: All log messages before absl::InitializeLog() is called",
     b"INFO: Created TensorFlow Lite XNNPACK delegate",
+    b"fully_quantize: ",  # the int8 quantizer's settings, printed by its C++ code
 )
 
 

@@ -10,13 +10,15 @@ from model.errors import ReleaseError
 
 
 def check_release(uri: str, min_accuracy: float) -> Manifest:
-    """The manifest of the version at ``uri``; ReleaseError when its test accuracy is under
-    ``min_accuracy`` (ManifestError / StorageError when it is not a complete version)."""
+    """The manifest of the version at ``uri``; ReleaseError when the test accuracy of the
+    file it serves (the int8 one's when it serves int8) is under ``min_accuracy``
+    (ManifestError / StorageError when it is not a complete version)."""
     manifest = read_manifest(open_store(uri))
-    accuracy = manifest.metrics.test_accuracy
+    accuracy = manifest.served_accuracy
     if accuracy < min_accuracy:
+        served = "" if manifest.quantization is None else f" ({manifest.quantized})"
         raise ReleaseError(
-            f"{manifest.version}: test accuracy {accuracy:.4f} is under the release floor "
-            f"{min_accuracy:.4f}; refusing to deploy it"
+            f"{manifest.version}: test accuracy{served} {accuracy:.4f} is under the release "
+            f"floor {min_accuracy:.4f}; refusing to deploy it"
         )
     return manifest

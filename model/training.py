@@ -1,5 +1,5 @@
-"""The training job as one plain function: train → evaluate → export → parity → track →
-publish. The CLI is a thin shell over ``run``; tests call it directly."""
+"""The training job as one plain function: train → evaluate → export (→ quantize) → parity
+→ track → publish. The CLI is a thin shell over ``run``; tests call it directly."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from function.contract.manifest import Manifest
+from function.contract.quantization import NONE, QUANTIZATIONS, Quantization
 from function.contract.storage import open_store
-from model import architectures, tracking
+from model import architectures, quantize, tracking
 from model.data import Dataset, load_mnist
 from model.evaluation import summarize
-from model.export import check_parity, export_keras, export_litert
+from model.export import Parity, check_parity, export_keras, export_litert
 from model.manifest import build_manifest, git_commit
 from model.publish import publish_version
 
@@ -41,6 +42,7 @@ class TrainConfig:
     data: str | None = None
     publish: str = "models"
     verbose: int | str = "auto"
+    quantize: str = NONE  # "int8": serve the int8 quantization (if it passes the gates)
 
     def resolved(self) -> dict[str, Any]:
         """Hyperparameters with the architecture's defaults filled in."""
@@ -118,6 +120,8 @@ def run(config: TrainConfig) -> TrainResult:
 
     if config.arch not in architectures.ARCHS:
         raise ValueError(f"unknown architecture {config.arch!r}")
+    if config.quantize not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {config.quantize!r}")
     hp = config.resolved()
     destination = open_store(config.publish)
     destination.check()  # fail before training, not after it
@@ -134,6 +138,7 @@ def run(config: TrainConfig) -> TrainResult:
                 "data_source": data.source,
                 "data_fingerprint": data.fingerprint,
                 "train_examples": len(data.y_train),
+                "quantize": config.quantize,
             }
         )
         model = compile_model(config.arch, hp, len(data.y_train))
@@ -164,15 +169,7 @@ def export_and_publish(
 
     with tempfile.TemporaryDirectory(prefix="digitrun-version-") as tmp:
         staging = Path(tmp)
-        export_keras(model, staging)
-        tflite = export_litert(model, staging)
-        parity = check_parity(keras_probs, tflite, data.x_test)
-        mlflow.log_metrics(
-            {
-                "parity_max_abs_diff": parity.max_abs_diff,
-                "parity_argmax_mismatches": parity.argmax_mismatches,
-            }
-        )
+        parity, quantization = export_files(model, keras_probs, data, config, staging)
         registry_version = tracking.log_and_register(
             model, data.x_test[:5], keras_probs[:5].astype(np.float32)
         )
@@ -184,6 +181,7 @@ def export_and_publish(
             data=data,
             summary=summary,
             parity=parity.as_dict(),
+            quantization=quantization,
             mlflow_info={
                 "run_id": run_info.run_id,
                 "experiment_id": run_info.experiment_id,
@@ -201,6 +199,40 @@ def export_and_publish(
             raise
     tracking.record_publication(registry_version, manifest.version, uri)
     return uri, manifest, registry_version
+
+
+def export_files(
+    model: Any, keras_probs: np.ndarray, data: Dataset, config: TrainConfig, staging: Path
+) -> tuple[Parity, Quantization | None]:
+    """Write the version's model files into ``staging``: ``model.keras``, ``model.tflite``
+    (parity with Keras checked) and, with ``--quantize int8``, ``model-int8.tflite`` (its
+    gates checked). Every figure goes to MLflow before a gate may refuse the run."""
+    import mlflow  # noqa: PLC0415
+
+    export_keras(model, staging)
+    tflite = export_litert(model, staging)
+    parity = check_parity(keras_probs, tflite, data.x_test)
+    mlflow.log_metrics(
+        {
+            "parity_max_abs_diff": parity.max_abs_diff,
+            "parity_argmax_mismatches": parity.argmax_mismatches,
+            "tflite_bytes": tflite.stat().st_size,
+        }
+    )
+    if config.quantize == NONE:
+        return parity, None
+    representative = quantize.representative_set(data.x_train, config.seed)
+    int8 = quantize.export_int8(model, staging, representative)
+    measured = quantize.measure(keras_probs, int8, data.x_test, data.y_test, len(representative))
+    mlflow.log_metrics(
+        {
+            "int8_test_accuracy": measured.test_accuracy,
+            "int8_argmax_agreement": measured.argmax_agreement,
+            "int8_accuracy_drop": measured.float_test_accuracy - measured.test_accuracy,
+            "int8_tflite_bytes": int8.stat().st_size,
+        }
+    )
+    return parity, quantize.check_gates(measured)
 
 
 def progress_verbosity() -> int:

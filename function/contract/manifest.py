@@ -4,8 +4,10 @@ A published model *version* is a folder named by a sortable id (UTC timestamp + 
 content hash) holding the model files and a ``manifest.json``. The manifest is written
 last and is the only proof that a version is complete: it lists every file with its size
 and sha256, the tensor spec, the metrics, the class prior of the training labels and the
-provenance of the model. The training job writes it through :class:`Manifest` and both
-sides read it back through the same type; nothing here imports TensorFlow or MLflow.
+provenance of the model. ``runtime.file`` names the file the function serves: the float
+``model.tflite`` (manifests older than quantization: always), or an int8 quantization of it
+(``function.contract.quantization``). The training job writes it through :class:`Manifest`
+and both sides read it back through the same type; nothing here imports TensorFlow or MLflow.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Any
 
 from function.contract.checksums import sha256_bytes
 from function.contract.errors import ManifestError
+from function.contract.quantization import NONE, Quantization, parse_quantization
 from function.contract.spec import SPEC, InputSpec, OutputSpec, TensorSpec
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 MODEL_NAME = "digitrun-mnist"
-SERVED_FILE = "model.tflite"
+SERVED_FILE = "model.tflite"  # the float LiteRT file: every version has one
+INT8_FILE = "model-int8.tflite"
 SOURCE_FILE = "model.keras"
 ENGINE = "litert"
 
@@ -113,11 +117,34 @@ class Manifest:
     mlflow: dict[str, Any] | None = None
     name: str = MODEL_NAME
     schema: int = SCHEMA_VERSION
+    served_file: str = SERVED_FILE
+    quantization: Quantization | None = None
+
+    def __post_init__(self) -> None:
+        if self.served_file not in self.files:
+            raise ManifestError(f"manifest.json does not list its served file {self.served_file}")
+        if (self.served_file == SERVED_FILE) != (self.quantization is None):
+            raise ManifestError(
+                f"manifest.json serves {self.served_file} with quantization {self.quantized!r}: "
+                f"the float file is {SERVED_FILE}, a quantized one has another name"
+            )
 
     @property
     def served(self) -> FileEntry:
-        """The entry of the file the function serves (``model.tflite``)."""
-        return self.files[SERVED_FILE]
+        """The entry of the file the function serves (``runtime.file``)."""
+        return self.files[self.served_file]
+
+    @property
+    def quantized(self) -> str:
+        """``none`` (the float file is served) or the served file's quantization."""
+        return self.quantization.mode if self.quantization else NONE
+
+    @property
+    def served_accuracy(self) -> float:
+        """Test accuracy of the served file (the quantized one's when it is quantized)."""
+        if self.quantization is not None:
+            return self.quantization.test_accuracy
+        return self.metrics.test_accuracy
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object written as ``manifest.json``."""
@@ -134,7 +161,12 @@ class Manifest:
             "class_prior": list(self.class_prior),
             "input": self.spec.input.as_dict(),
             "output": self.spec.output.as_dict(),
-            "runtime": {"file": SERVED_FILE, "engine": self.engine},
+            "runtime": {
+                "file": self.served_file,
+                "engine": self.engine,
+                "quantization": self.quantized,
+            },
+            "quantization": self.quantization.as_dict() if self.quantization else None,
             "parity": self.parity,
             "files": {name: entry.as_dict() for name, entry in sorted(self.files.items())},
             "frameworks": self.frameworks,
@@ -159,6 +191,7 @@ class Manifest:
         """Validate a manifest's JSON object (any version of schema 1) into the type."""
         _check_fields(data)
         try:
+            runtime = _mapping(data.get("runtime") or {}, "runtime")
             return cls(
                 version=str(data["version"]),
                 created_at=str(data["created_at"]),
@@ -172,12 +205,14 @@ class Manifest:
                 spec=TensorSpec(
                     InputSpec.from_dict(data["input"]), OutputSpec.from_dict(data["output"])
                 ),
-                engine=str((data.get("runtime") or {}).get("engine", ENGINE)),
+                engine=str(runtime.get("engine", ENGINE)),
                 git_commit=data.get("git_commit"),
                 parity=data.get("parity"),
                 mlflow=data.get("mlflow"),
                 name=str(data["name"]),
                 schema=int(data["schema"]),
+                served_file=str(runtime.get("file", SERVED_FILE)),
+                quantization=parse_quantization(runtime, data.get("quantization")),
             )
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ManifestError(f"manifest.json has a malformed field: {exc}") from exc

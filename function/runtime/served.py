@@ -1,14 +1,16 @@
 """The served model: fetched and verified once at start-up, one interpreter per process.
 
 :func:`load_model` downloads the version ``MODEL_URI`` names, checks every file against
-its manifest, opens ``model.tflite`` and runs one warm-up prediction: only then is the
-model *ready*. Storage that cannot be reached is tried again ``STORAGE_RETRIES`` times with
-backoff (one WARNING line each), each call bounded by ``STORAGE_TIMEOUT_SECONDS``. The
-start-up load happens in the gunicorn master before the workers fork; each forked worker
-then opens its own interpreter (a LiteRT interpreter is not meant to be shared), so no
-request ever runs on a model that was not verified. A worker that cannot open its
-interpreter exits (gunicorn's worker boot error stops the server): a process that answers
-always holds a verified model, so readiness is never false while it lives.
+its manifest, opens the file the manifest serves (``runtime.file``: ``model.tflite``, or its
+int8 quantization; both take and give the same float32 tensors) and runs one warm-up
+prediction: only then is the model *ready*. Storage that cannot be reached is tried again
+``STORAGE_RETRIES`` times with backoff (one WARNING line each), each call bounded by
+``STORAGE_TIMEOUT_SECONDS``. The start-up load happens in the gunicorn master before the
+workers fork; each forked worker then opens its own interpreter (a LiteRT interpreter is not
+meant to be shared), so no request ever runs on a model that was not verified. A worker
+that cannot open its interpreter exits (gunicorn's worker boot error stops the server): a
+process that answers always holds a verified model, so readiness is never false while it
+lives.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from function.contract.errors import ArtifactError
-from function.contract.manifest import SERVED_FILE, Manifest
+from function.contract.manifest import Manifest
 from function.contract.spec import SPEC, TensorSpec
 from function.contract.storage import fetch_version, with_retries
 from function.runtime.litert import LiteRTModel
@@ -92,9 +94,9 @@ def load_model(uri: str) -> ServedModel:
     # Every file was verified; only the served one is needed from now on (on Cloud Run
     # /tmp is memory).
     for name in manifest.files:
-        if name != SERVED_FILE:
+        if name != manifest.served_file:
             (workdir / name).unlink(missing_ok=True)
-    path = workdir / SERVED_FILE
+    path = workdir / manifest.served_file
     served = ServedModel(manifest, path, open_interpreter(path, manifest.spec))
     served.load_seconds = time.perf_counter() - started
     os.register_at_fork(after_in_child=served.reopen_after_fork)
@@ -106,8 +108,10 @@ def load_model(uri: str) -> ServedModel:
                 "model_uri": uri,
                 "model_version": served.version,
                 "arch": manifest.arch,
+                "file": manifest.served_file,
+                "quantization": manifest.quantized,
                 "sha256": manifest.served.sha256,
-                "test_accuracy": manifest.metrics.test_accuracy,
+                "test_accuracy": manifest.served_accuracy,
                 "load_seconds": round(served.load_seconds, 4),
             }
         },

@@ -30,9 +30,16 @@ def test_a_manifest_published_before_the_typed_contract_still_loads():
     assert manifest.dataset.sha256 == original["dataset"]["sha256"]
     assert manifest.class_prior == tuple(original["class_prior"])
     assert manifest.engine == "litert"
-    # Written again, it says the same, plus the scaling the old one left implicit.
+    # It predates quantization: it serves its float model.tflite.
+    assert manifest.served_file == SERVED_FILE and manifest.quantization is None
+    assert manifest.quantized == "none"
+    assert manifest.served_accuracy == original["metrics"]["test_accuracy"]
+    # Written again, it says the same, plus the scaling and the quantization the old one
+    # left implicit.
     rewritten = manifest.as_dict()
     assert rewritten["input"].pop("raw") == {"dtype": "uint8", "max": 255}
+    assert rewritten["runtime"].pop("quantization") == "none"
+    assert rewritten.pop("quantization") is None
     assert rewritten == original
 
 
