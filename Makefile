@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 # MNIST: pass MNIST_PATH=... (an .npz in Keras' layout); unset, Keras downloads it.
 export MNIST_PATH
 
-.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test lock loadtest loadtest-report bench lint fmt clean
+.PHONY: help setup serving-venv client-venv deploy-tools system-deps run train test test-fast image image-test lock loadtest loadtest-report bench soak lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -99,6 +99,9 @@ loadtest-report: setup  ## capacity report → LOADTEST.md (the ramp with 2 Locu
 
 bench: setup system-deps serving-venv  ## serving benchmark → BENCHMARKS.md (needs MNIST_PATH)
 	$(PY) -m bench.run $(ARGS)
+
+soak: setup  ## soak test, not in CI: 70% of measured capacity, the traffic mix, 10 min → docs/soak/ (ARGS="--minutes 30")
+	$(PY) -m scripts.soak $(ARGS)
 
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check .

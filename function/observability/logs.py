@@ -4,12 +4,22 @@ Cloud Run turns each line into a log entry: ``severity`` and ``message`` become 
 severity and summary, ``logging.googleapis.com/trace`` ties it to the request's trace (taken
 from ``X-Cloud-Trace-Context`` or W3C ``traceparent``) and ``httpRequest`` fills the request
 panel. Any other field lands in ``jsonPayload``.
+
+Everything else the process writes to its log is JSON too: ``warnings.warn`` (Pillow's,
+python-multipart's...) through ``logging.captureWarnings``, every library logger (the root
+logger's handler, at WARNING or above; a ``logger`` field names it) and, in each forked
+worker, uncaught exceptions in threads, "exception ignored" reports and the lines of the
+server's own loggers (``gunicorn.error``, ``uvicorn.error``, ``uvicorn.access``). Only
+gunicorn's master writes plain text (its start-up and shutdown lines, at
+``GUNICORN_LOG_LEVEL``): it runs before and outside this code.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +30,12 @@ LOGGER_NAME = "digitrun"
 TRACE_FIELD = "logging.googleapis.com/trace"
 SPAN_FIELD = "logging.googleapis.com/spanId"
 SAMPLED_FIELD = "logging.googleapis.com/trace_sampled"
+# The server's loggers: their handlers (gunicorn's, shared by uvicorn's loggers in a worker)
+# are made when a worker starts, in the master: their format changes after the fork.
+SERVER_LOGGERS = ("gunicorn.error", "uvicorn.error", "uvicorn.access")
 
 log = logging.getLogger(LOGGER_NAME)
+_routed = threading.Event()  # the process-wide hooks are installed once
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,6 +47,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "time": _rfc3339(record.created),
         }
+        if record.name != LOGGER_NAME and not record.name.startswith(LOGGER_NAME + "."):
+            entry["logger"] = record.name
         fields = getattr(record, "fields", None)
         if fields:
             entry.update(fields)
@@ -43,14 +59,56 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str) -> logging.Logger:
-    """Send the ``digitrun`` logger's records to stderr as JSON, at ``level``; idempotent."""
-    if not any(isinstance(h.formatter, JsonFormatter) for h in log.handlers):
+    """Send the ``digitrun`` logger's records to stderr as JSON, at ``level``, and every
+    other log line and warning of the process too (see the module's docstring); idempotent."""
+    handler = next((h for h in log.handlers if isinstance(h.formatter, JsonFormatter)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+    root = logging.getLogger()
+    if handler not in root.handlers:
+        root.addHandler(handler)
+    root.setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    if not _routed.is_set():
+        _routed.set()
+        logging.captureWarnings(True)
+        os.register_at_fork(after_in_child=json_worker_logs)
     return log
+
+
+def json_worker_logs() -> None:
+    """In a forked worker: the server's loggers, uncaught exceptions in threads and
+    "exception ignored" reports write JSON from now on."""
+    threading.excepthook = _thread_exception
+    sys.unraisablehook = _unraisable
+    for name in SERVER_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setFormatter(JsonFormatter())
+
+
+def _thread_exception(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    thread = args.thread.name if args.thread is not None else "?"
+    log.error(
+        "uncaught exception in thread %s: %s",
+        thread,
+        args.exc_value,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    log.error(
+        "%s: %r",
+        unraisable.err_msg or "exception ignored",
+        unraisable.object,
+        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback),
+    )
 
 
 def trace_fields(headers: Mapping[str, str], project: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from function.observability import logs
+from function.runtime.memory import HeapTrimmer, heap_trimmer
 from function.web.context import Context
 from function.web.errors import (
     CLIP,
@@ -40,7 +41,11 @@ class App:
     """Dispatches a request to its route's handler and answers every failure as JSON."""
 
     def __init__(
-        self, ctx: Context, router: Router, recorder: RequestRecorder | None = None
+        self,
+        ctx: Context,
+        router: Router,
+        recorder: RequestRecorder | None = None,
+        trimmer: HeapTrimmer | None = None,
     ) -> None:
         self.ctx = ctx
         self.router = router
@@ -50,6 +55,9 @@ class App:
         self._log_requests = ctx.settings.log_requests
         self._project = ctx.settings.project
         self._recorder = recorder
+        # Large requests' freed memory goes back to the system (function.runtime.memory).
+        self.trimmer = trimmer or heap_trimmer()
+        self._trim = self.trimmer.after_request if self.trimmer.enabled else None
 
     async def handle(self, request: Request) -> Response:
         started = perf_counter()
@@ -76,6 +84,8 @@ class App:
             self._log_request(request, route, status, seconds, len(response.body))
         if self._recorder is not None:
             self._recorder.request(route.name, method, status, seconds)
+        if self._trim is not None:
+            self._trim(max(_declared_length(request), len(response.body)), seconds)
         return response
 
     def _error(self, exc: Exception, route: Route, request: Request) -> Response:
@@ -128,3 +138,9 @@ class App:
                 scope["method"], scope["path"], status, seconds, size
             )
         return fields
+
+
+def _declared_length(request: Request) -> int:
+    """The request's ``Content-Length`` (0 when absent or not a number)."""
+    value = request.headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else 0
