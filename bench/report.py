@@ -15,6 +15,8 @@ from bench.servers import LOAD_CPU, SERVER_CPU
 from bench.wrk import CONNECTIONS, WARM_UP_S
 
 OURS = "digitrun (ASGI, LiteRT)"
+# `make soak` (scripts/soak.py) writes its section here; the report carries the latest one.
+SOAK_SECTION = Path(__file__).resolve().parent.parent / "docs" / "soak" / "soak.md"
 Target = tuple[str, bool, str]  # what is promised, whether it holds, what was measured
 
 
@@ -56,8 +58,16 @@ def write_report(path: Path, findings: Findings) -> None:
         f"{findings.serving_venv_mb} MB installed.",
         "",
         *targets_table(targets(findings)),
+        *soak_section(SOAK_SECTION),
     ]
     path.write_text("\n".join(lines) + "\n")
+
+
+def soak_section(section: Path) -> list[str]:
+    """The last soak run's section (``make soak``), when there is one."""
+    if not section.is_file():
+        return []
+    return ["", section.read_text().rstrip()]
 
 
 def intro(findings: Findings) -> str:
