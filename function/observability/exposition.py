@@ -6,6 +6,10 @@ about the machine rather than the service: the interpreter (``python_info``, the
 routed by Cloud Run; scraped on localhost by the Prometheus sidecar) keeps them all, and
 answers without a ``Server`` header naming the interpreter.
 
+Every exposition first flushes this process's buffered values; in multiprocess mode it
+then waits for the other processes' flushes (at most ``SCRAPE_WAIT_SECONDS``), so a scrape
+holds every request answered before it began (:mod:`function.observability.flushes`).
+
 Import only after :func:`function.observability.mode.prepare` chose the mode.
 """
 
@@ -24,6 +28,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from function.observability import flushes
 from function.observability.multiprocess import multiprocess_registry
 from function.web.responses import Responder
 
@@ -62,8 +67,20 @@ def registry() -> Collector:
 
 
 def exposition() -> bytes:
-    """The text exposition the main port serves: every metric but the private ones."""
+    """The text exposition the main port serves: every metric but the private ones (this
+    process's buffered values flushed first)."""
+    flushes.flush_all()
     return generate_latest(PublicView(registry()))
+
+
+def settled(app: Any, directory: str) -> Any:
+    """The WSGI ``app``, answering once every process's flush under way has landed."""
+
+    def answer(environ: dict[str, Any], start_response: Any) -> Any:
+        flushes.wait_for_flushes(directory)
+        return app(environ, start_response)
+
+    return answer
 
 
 class _Quiet(WSGIRequestHandler):
@@ -106,7 +123,7 @@ def serve_on_port(port: int, host: str) -> WSGIServer:
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
     server_class = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
-    app = make_wsgi_app(multiprocess_registry())
+    app = settled(make_wsgi_app(multiprocess_registry()), os.environ["PROMETHEUS_MULTIPROC_DIR"])
     server = make_server(address[0], port, app, server_class, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
@@ -120,4 +137,7 @@ class MetricsApi:
         self._content_type = CONTENT_TYPE.encode()
 
     async def metrics(self, request: Request) -> Response:
+        if multiprocess_mode():  # the other workers' records: wait for their flushes
+            flushes.flush_all()
+            await flushes.flushes_done(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         return self._respond.typed(exposition(), self._content_type)

@@ -3,9 +3,12 @@
 Import this module only after :func:`function.observability.mode.prepare`: prometheus_client
 picks single-process or multiprocess mode from ``PROMETHEUS_MULTIPROC_DIR`` when imported.
 
-The request path calls a :class:`Recorder`'s methods: label children are resolved once and
-cached, and a batch's per-image observations are binned with numpy and added per bucket, so
-a request costs a handful of lock-protected increments, not one per image. Drift lives in
+The request path calls a :class:`Recorder`'s methods, which add to plain Python numbers
+(:mod:`function.observability.buffered`): no lock and no file write per request. A flush
+moves them into the metrics with one increment per non-empty bucket or label set, before
+every exposition this process serves and, in multiprocess mode, on a short timer
+(:mod:`function.observability.flushes`: the staleness bound, and how a scrape waits for
+the other workers' flushes). Drift lives in
 :mod:`function.observability.drift`, the production-accuracy gauge (computed at scrape
 time from the feedback counter) in :mod:`function.observability.accuracy`, the
 multiprocess registry in
@@ -15,7 +18,6 @@ multiprocess registry in
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import Any
 
 import numpy as np
@@ -23,8 +25,11 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_creat
 
 from function.contract.manifest import Manifest
 from function.contract.spec import SPEC
+from function.observability import flushes
 from function.observability.accuracy import ProductionAccuracy
+from function.observability.buffered import PendingCounts, PendingDigits, PendingHistogram
 from function.observability.drift import DriftWindow
+from function.observability.flushes import FLUSH_LIMIT
 
 # The *_created series would double the series count and nothing here reads them.
 disable_created_metrics()
@@ -154,83 +159,109 @@ REGISTRY.register(ProductionAccuracy(FEEDBACK))
 
 
 def observe_one(histogram: Any, value: float) -> None:
-    """``histogram.observe(value)`` for the hot path: the bucket found by bisection in C
-    instead of a Python loop over the bounds (prometheus_client stores per-bucket counts
-    non-cumulatively; tests/observability checks the equivalence)."""
-    histogram._buckets[bisect_left(histogram._upper_bounds, value)].inc(1)
-    histogram._sum.inc(value)
+    """``histogram.observe(value)``, binned the way the request path bins (a
+    :class:`PendingHistogram` flushed at once; tests/observability checks the equivalence)."""
+    pending = PendingHistogram(histogram)
+    pending.observe(value)
+    pending.flush()
 
 
 def observe_many(histogram: Any, values: np.ndarray) -> None:
-    """Observe many values at once: one increment per non-empty bucket, one for the sum.
-
-    Equivalent to ``for v in values: histogram.observe(v)``.
-    """
-    if values.size == 0:
-        return
-    bounds = histogram._upper_bounds
-    indices = np.searchsorted(np.asarray(bounds[:-1]), values, side="left")
-    counts = np.bincount(indices, minlength=len(bounds))
-    for index in np.flatnonzero(counts):
-        histogram._buckets[index].inc(int(counts[index]))
-    histogram._sum.inc(float(values.sum()))
+    """``for v in values: histogram.observe(v)``, with one increment per non-empty bucket
+    and one for the sum."""
+    pending = PendingHistogram(histogram)
+    pending.observe_many(values)
+    pending.flush()
 
 
 class Recorder:
-    """What the request path records, with label children resolved once."""
+    """What the request path records, held in this process's plain numbers
+    (:mod:`function.observability.buffered`) until a flush adds them to the metrics.
 
-    def __init__(self) -> None:
-        self._requests: dict[tuple[str, str, str], Any] = {}
-        self._durations: dict[str, Any] = {}
-        self._errors: dict[tuple[str, str], Any] = {}
+    A flush happens before every exposition this process serves, whenever ``flush_limit``
+    predicted digits are pending, at exit, and, with a timer (multiprocess mode, or
+    ``flush_seconds`` given), ``flush_seconds`` after the first record not flushed yet:
+    see :mod:`function.observability.flushes`. Record and flush from one thread (the
+    worker's event loop). Feedback and the model's gauges are written at once.
+    """
+
+    def __init__(self, flush_seconds: float | None = None, flush_limit: int = FLUSH_LIMIT) -> None:
+        self._timer = flushes.flush_timer(self.flush, flush_seconds)
+        self._flush_limit = flush_limit
+        self._ones = np.ones(SPEC.input.features, np.float32)
         classes = range(SPEC.output.classes)
-        self._digits = [PREDICTIONS.labels(digit=str(d)) for d in classes]
         # every (predicted, actual) pair exists from the start: increase() sees the first one
         self._feedback = [[FEEDBACK.labels(str(p), str(a)) for a in classes] for p in classes]
         self.drift: DriftWindow | None = None
+        self.forget()
+        flushes.register(self)
+
+    def forget(self) -> None:
+        """Nothing pending (at start, and in a forked child: what the parent recorded is
+        the parent's to flush)."""
+        self._requests = PendingCounts(REQUESTS)
+        self._errors = PendingCounts(REQUEST_ERRORS)
+        self._durations: dict[str, PendingHistogram] = {}
+        self._inference = PendingHistogram(INFERENCE_DURATION)
+        self._batch = PendingHistogram(BATCH_SIZE)
+        self._confidence = PendingHistogram(CONFIDENCE)
+        self._pixels = PendingHistogram(PIXEL_MEAN)
+        self._digits = PendingDigits(PREDICTIONS, SPEC.output.classes)
+        self._scheduled = self._timer is None  # True: no timer to start
 
     def request(self, route: str, method: str, code: int, seconds: float) -> None:
         """One answered request (``route`` is a routing-table name, never a raw path)."""
-        key = (route, method, str(code))
-        counter = self._requests.get(key)
-        if counter is None:
-            counter = self._requests[key] = REQUESTS.labels(route, method, str(code))
-        counter.inc()
+        counts = self._requests.counts
+        key = (route, method, code)
+        counts[key] = counts.get(key, 0) + 1
         duration = self._durations.get(route)
         if duration is None:
-            duration = self._durations[route] = REQUEST_DURATION.labels(route)
-        observe_one(duration, seconds)
+            duration = self._durations[route] = PendingHistogram(REQUEST_DURATION.labels(route))
+        duration.observe(seconds)
+        if not self._scheduled and self._timer is not None:
+            self._scheduled = True
+            self._timer.start()
 
     def error(self, route: str, reason: str) -> None:
         """One request refused or failed, by a fixed reason (e.g. ``bad_json``)."""
+        counts = self._errors.counts
         key = (route, reason)
-        counter = self._errors.get(key)
-        if counter is None:
-            counter = self._errors[key] = REQUEST_ERRORS.labels(route, reason)
-        counter.inc()
+        counts[key] = counts.get(key, 0) + 1
 
     def inference(self, images: np.ndarray, probabilities: np.ndarray, seconds: float) -> None:
         """One inference call: its time, batch size, predictions, confidence, input drift."""
-        observe_one(INFERENCE_DURATION, seconds)
+        self._inference.observe(seconds)
         n = len(probabilities)
-        observe_one(BATCH_SIZE, n)
+        self._batch.observe(n)
+        digits = self._digits.digits
         if n == 1:
             row = probabilities[0]
             digit = int(row.argmax())
-            self._digits[digit].inc()
-            observe_one(CONFIDENCE, float(row[digit]))
-            observe_one(PIXEL_MEAN, float(images.sum()) / images.shape[1])
-            if self.drift is not None:
-                self.drift.add_one(digit)
-            return
-        digits = probabilities.argmax(axis=1)
-        counts = np.bincount(digits, minlength=SPEC.output.classes)
-        for digit in np.flatnonzero(counts):
-            self._digits[digit].inc(int(counts[digit]))
-        observe_many(CONFIDENCE, probabilities.max(axis=1))
-        observe_many(PIXEL_MEAN, images.mean(axis=1))
-        if self.drift is not None:
-            self.drift.add(digits)
+            digits.append(digit)
+            self._confidence.observe(float(row[digit]))
+            ones = self._ones
+            self._pixels.observe(float(images[0].dot(ones)) / len(ones))
+        else:
+            digits.extend(probabilities.argmax(axis=1).tolist())
+            self._confidence.observe_many(probabilities.max(axis=1))
+            self._pixels.observe_many(images.mean(axis=1))
+        if len(digits) >= self._flush_limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Add everything recorded so far to the metrics and the drift window."""
+        self._scheduled = self._timer is None
+        self._requests.flush()
+        self._errors.flush()
+        for duration in self._durations.values():
+            duration.flush()
+        for histogram in (self._inference, self._batch, self._confidence, self._pixels):
+            histogram.flush()
+        digits = self._digits.flush()
+        if digits is not None and self.drift is not None:
+            self.drift.add(digits)  # its gauge is refreshed every 64 predictions, as ever
+        if self._timer is not None:
+            self._timer.flushed()
 
     def feedback(self, predicted: int, actual: int) -> None:
         """One feedback: the service predicted ``predicted``, the person meant ``actual``."""

@@ -32,7 +32,7 @@ def prepare(workers: int, enabled: bool, metrics_port: int | None) -> str | None
     directory = os.environ.get(ENV) or tempfile.mkdtemp(prefix="digitrun-metrics-")
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
+    for stale in [*path.glob("*.db"), *path.glob("flush_*.ledger")]:
         stale.unlink()
     os.environ[ENV] = str(path)
     return str(path)
