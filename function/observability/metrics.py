@@ -273,7 +273,7 @@ class Recorder:
         MODEL_INFO.labels(
             manifest.version, manifest.served.sha256, manifest.arch, manifest.engine
         ).set(1)
-        MODEL_TEST_ACCURACY.set(manifest.metrics.test_accuracy)
+        MODEL_TEST_ACCURACY.set(manifest.served_accuracy)
         MODEL_LOAD_SECONDS.set(seconds)
         self.drift = DriftWindow(manifest.class_prior, drift_window, DRIFT_PSI)
         MODEL_READY.set(1)
