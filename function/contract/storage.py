@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -237,12 +237,34 @@ def read_manifest(store: Store) -> Manifest:
     return Manifest.parse(raw)
 
 
-def fetch_version(uri: str, dest: Path) -> Manifest:
-    """Download the version at ``uri`` into ``dest`` and verify every file; the manifest."""
+def fetch_version(uri: str, dest: Path, files: Collection[str] | None = None) -> Manifest:
+    """Download the version at ``uri`` into ``dest`` and verify it; its manifest.
+
+    Every file the manifest lists is fetched and checked (``model evaluate``, the tests),
+    or only ``files`` when given: the manifest is always read and validated, other files
+    are not read at all. A name the manifest does not list is an ArtifactError."""
     store = open_store(uri)
     manifest = read_manifest(store)
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, entry in manifest.files.items():
-        store.download(name, dest / name)
-        verify_file(dest / name, name, entry)
+    fetch_files(store, manifest, dest, manifest.files if files is None else files)
     return manifest
+
+
+def fetch_served(uri: str, dest: Path) -> Manifest:
+    """The start-up's fetch: the manifest, and only the file it serves
+    (``runtime.file``), downloaded into ``dest`` and verified; the manifest."""
+    store = open_store(uri)
+    manifest = read_manifest(store)
+    fetch_files(store, manifest, dest, (manifest.served_file,))
+    return manifest
+
+
+def fetch_files(store: Store, manifest: Manifest, dest: Path, names: Iterable[str]) -> None:
+    """Download ``names`` from ``store`` into ``dest``, each checked against ``manifest``."""
+    wanted = list(names)
+    unknown = sorted(set(wanted) - set(manifest.files))
+    if unknown:
+        raise ArtifactError(f"{store.uri}: the manifest lists no {', '.join(unknown)}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in wanted:
+        store.download(name, dest / name)
+        verify_file(dest / name, name, manifest.files[name])

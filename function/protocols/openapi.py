@@ -1,4 +1,5 @@
-"""The OpenAPI 3 document of every route, served at ``GET /openapi.json``.
+"""The OpenAPI 3 document of every route, served at ``GET /openapi.json``
+(:mod:`function.protocols.openapi_endpoint`, which imports this module on first use).
 
 Derived, not written: the paths and methods are the routing table's
 (:func:`function.protocols.routing.routing_table` hands them over), each operation's text and
@@ -13,10 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
 from function.config import Settings
 from function.contract.spec import TensorSpec
 from function.inputs.tensors import batch_shapes
@@ -30,7 +27,6 @@ from function.protocols.openapi_errors import (
 from function.protocols.openapi_page import name_parameter, page_operation, prediction_id_header
 from function.protocols.openapi_schemas import PICTURE, schemas
 from function.protocols.v2 import HEADER_LENGTH, input_datatypes
-from function.web.context import Context
 from function.web.errors import ErrorStyle
 from function.web.paths import MODEL_ROUTE_NAME, NAME, V2_MODEL, VERSION
 from function.web.routes import Route
@@ -118,28 +114,6 @@ OPERATIONS: dict[str, Operation] = {
         _INFER_BODY,
     ),
 }
-
-
-class DocsApi:
-    """``GET /openapi.json``: the document, built once the routing table is known."""
-
-    def __init__(self, ctx: Context, server_version: str) -> None:
-        self._respond = ctx.respond
-        self._server_version = server_version
-        self._model_version = ctx.model.version
-        self._spec = ctx.model.spec
-        self._max_batch = ctx.settings.max_batch
-        self._body = b""
-
-    def describe(self, routes: Iterable[Route]) -> None:
-        """Build the document of ``routes`` (the routing table calls this once)."""
-        doc = document(
-            routes, self._server_version, self._model_version, self._spec, self._max_batch
-        )
-        self._body = orjson.dumps(doc)
-
-    async def openapi(self, request: Request) -> Response:
-        return self._respond.json(self._body)
 
 
 def document(

@@ -1,11 +1,11 @@
 """The routing table: every path the service answers, bound to its protocol's handler,
 with its methods, its fixed label (logs, metrics) and its error style. The OpenAPI document
-is derived from it."""
+is derived from it (on its first request: :mod:`function.protocols.openapi_endpoint`)."""
 
 from __future__ import annotations
 
 from function.protocols.feedback import FeedbackApi, FeedbackHook
-from function.protocols.openapi import DocsApi
+from function.protocols.openapi_endpoint import DocsApi
 from function.protocols.page import PageApi
 from function.protocols.predict import PredictApi
 from function.protocols.prediction_ids import PredictionIds

@@ -1,7 +1,8 @@
 """The served model: fetched and verified once at start-up, one interpreter per process.
 
-:func:`load_model` downloads the version ``MODEL_URI`` names, checks every file against
-its manifest, opens the file the manifest serves (``runtime.file``: ``model.tflite``, or its
+:func:`load_model` downloads the manifest of the version ``MODEL_URI`` names and the one
+file it serves, checks that file against the manifest (``model evaluate`` checks every
+file), opens it (``runtime.file``: ``model.tflite``, or its
 int8 quantization; both take and give the same float32 tensors) and runs one warm-up
 prediction: only then is the model *ready*. Storage that cannot be reached is tried again
 ``STORAGE_RETRIES`` times with backoff (one WARNING line each), each call bounded by
@@ -30,7 +31,7 @@ import numpy as np
 from function.contract.errors import ArtifactError
 from function.contract.manifest import Manifest
 from function.contract.spec import SPEC, TensorSpec
-from function.contract.storage import fetch_version, with_retries
+from function.contract.storage import fetch_served, with_retries
 from function.runtime.litert import LiteRTModel
 
 log = logging.getLogger("digitrun")
@@ -88,14 +89,9 @@ def load_model(uri: str) -> ServedModel:
     _remove_at_exit(workdir)
     # Storage that cannot be reached is tried again (STORAGE_RETRIES, with backoff); a
     # missing, corrupt or incomplete version is refused at once.
-    manifest = with_retries(lambda: fetch_version(uri, workdir), f"loading {uri}")
+    manifest = with_retries(lambda: fetch_served(uri, workdir), f"loading {uri}")
     if manifest.spec != SPEC:
         raise ArtifactError(f"{manifest.version}: {spec_difference(manifest.spec, SPEC)}")
-    # Every file was verified; only the served one is needed from now on (on Cloud Run
-    # /tmp is memory).
-    for name in manifest.files:
-        if name != manifest.served_file:
-            (workdir / name).unlink(missing_ok=True)
     path = workdir / manifest.served_file
     served = ServedModel(manifest, path, open_interpreter(path, manifest.spec))
     served.load_seconds = time.perf_counter() - started

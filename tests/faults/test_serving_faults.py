@@ -106,7 +106,7 @@ def test_frozen_storage_respects_the_timeout(gcs, start_server, published_versio
 
 @pytest.mark.parametrize(
     ("damage", "fragment"),
-    [("corrupt", "model.tflite: sha256"), ("missing", "model.keras: listed in the manifest")],
+    [("corrupt", "model.tflite: sha256"), ("missing", "model.tflite: listed in the manifest")],
 )
 def test_a_damaged_artifact_in_the_bucket_is_refused_at_once(
     damage, fragment, gcs, start_server, published_version, tmp_path, monkeypatch
@@ -118,7 +118,7 @@ def test_a_damaged_artifact_in_the_bucket_is_refused_at_once(
         data[len(data) // 2] ^= 0xFF  # same size, different content
         (copy / "model.tflite").write_bytes(bytes(data))
     else:
-        skip = "model.keras"
+        skip = "model.tflite"
     uri = upload(copy, f"gs://{BUCKET}/{damage}/{copy.name}", gcs.url, monkeypatch, skip)
     started = time.monotonic()
     server = start_server(wait=False, **storage_env(gcs.url, MODEL_URI=uri))
