@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.result import ModelInfo
 from bench.wrk import Workload, lua_script
 from client.v2 import binary_request
+from function.contract.errors import ManifestError
 from function.contract.manifest import MANIFEST_NAME, Manifest
+from function.contract.quantization import NONE
 from function.contract.spec import SPEC
 from scripts.local_stack import ROOT, child_env
 
@@ -22,25 +25,57 @@ BATCH = 256
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def ensure_model(state: Path, mnist_path: str) -> Path:
-    """The benchmark's model: the classic MLP (10 epochs, seed 0), trained once and cached."""
-    models = state / "models"
-    if models.is_dir():
-        for version in sorted(models.iterdir(), reverse=True):
-            if (version / MANIFEST_NAME).is_file():
+def cached_version(models: Path, quantize: str) -> Path | None:
+    """The newest complete version under ``models`` serving ``quantize`` (none, int8)."""
+    if not models.is_dir():
+        return None
+    for version in sorted(models.iterdir(), reverse=True):
+        manifest = version / MANIFEST_NAME
+        if not manifest.is_file():
+            continue
+        try:
+            if Manifest.parse(manifest.read_bytes()).quantized == quantize:
                 return version
+        except ManifestError:
+            continue
+    return None
+
+
+def ensure_model(state: Path, mnist_path: str, quantize: str = NONE) -> Path:
+    """The benchmark's model: the classic MLP (10 epochs, seed 0), float or serving its int8
+    quantization (``--quantize int8``), trained once and cached. RuntimeError with the
+    training job's last words when it fails (an int8 model its gates refuse, say)."""
+    models = state / "models"
+    cached = cached_version(models, quantize)
+    if cached is not None:
+        return cached
+    print(f"== training the benchmark's model (quantize {quantize})", flush=True)
     env = child_env(MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow.db'}")
     train = ["train", "--arch", "mlp", "--data", mnist_path, "--publish", str(models)]
-    out = subprocess.run(
-        [sys.executable, "-m", "model", *train],
+    done = subprocess.run(
+        [sys.executable, "-m", "model", *train, "--quantize", quantize],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=900,
-        check=True,
-    ).stdout
-    return Path(out.strip().splitlines()[-1])
+    )
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        raise RuntimeError(f"training (quantize {quantize}) failed: {' '.join(last)}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def model_info(version: Path) -> tuple[Manifest, ModelInfo]:
+    """A local version's manifest, and what the report says of its served file."""
+    manifest = Manifest.parse((version / MANIFEST_NAME).read_bytes())
+    info = ModelInfo(
+        manifest.version,
+        manifest.served_file,
+        round(manifest.served.size / 1024, 1),
+        manifest.served_accuracy,
+    )
+    return manifest, info
 
 
 def upload(version: Path, manifest: Manifest, emulator_url: str, bucket: str) -> str:

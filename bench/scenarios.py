@@ -21,14 +21,15 @@ from pathlib import Path
 from function.contract.spec import SPEC
 from function.runtime.litert import LiteRTModel
 model = LiteRTModel(Path(sys.argv[1]))
-for n in (1, 256):
+seconds = float(sys.argv[2])
+for n in map(int, sys.argv[3:]):
     x = np.random.default_rng(0).random((n, SPEC.input.features), dtype=np.float32)
     model.predict(x)
-    runs = 2000 if n == 1 else 200
-    start = time.perf_counter()
-    for _ in range(runs):
+    calls, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
         model.predict(x)
-    print(n, (time.perf_counter() - start) / runs)
+        calls += 1
+    print(n, calls * n / elapsed)
 """
 
 
@@ -86,35 +87,46 @@ def locust_run(url: str, mnist_path: str, seconds: int, out: Path) -> dict[str, 
     }
 
 
+Command = Callable[[int], list[str]]
+
+
+def first_answer(command: Command, env: dict[str, str], body: bytes) -> float:
+    """Seconds from process start (on the server's core) to the first 200 from POST /predict."""
+    port = free_port()
+    start = time.perf_counter()
+    server = ServerProcess(command(port), env, port, cpu=SERVER_CPU)
+    try:
+        server.wait_ready(COLD_START_TIMEOUT_S, "/predict", "POST", body)
+        return round(time.perf_counter() - start, 3)
+    finally:
+        server.stop()
+
+
 def first_answers(
-    command: Callable[[int], list[str]],
-    env: dict[str, str],
-    body: bytes,
-    runs: int = COLD_START_RUNS,
-) -> list[float]:
-    """Seconds from process start to the first 200 from POST /predict, ``runs`` times."""
-    times = []
+    starts: dict[str, tuple[Command, dict[str, str], bytes]], runs: int = COLD_START_RUNS
+) -> dict[str, list[float]]:
+    """Cold starts of every labelled server, interleaved (one of each per round, so a drift
+    of the machine's speed hits them alike), ``runs`` rounds."""
+    times: dict[str, list[float]] = {label: [] for label in starts}
     for _ in range(runs):
-        port = free_port()
-        start = time.perf_counter()
-        server = ServerProcess(command(port), env, port)
-        try:
-            server.wait_ready(COLD_START_TIMEOUT_S, "/predict", "POST", body)
-            times.append(round(time.perf_counter() - start, 3))
-        finally:
-            server.stop()
+        for label, (command, env, body) in starts.items():
+            times[label].append(first_answer(command, env, body))
     return times
 
 
-def inference_alone(tflite: Path) -> dict[int, float]:
-    """Seconds per LiteRT call on CPU 0 for batches of 1 and 256: the model's own ceiling."""
+def inference_alone(
+    tflite: Path, batches: tuple[int, ...], seconds: float = 1.0
+) -> dict[int, float]:
+    """Images/s of LiteRT alone (no HTTP) on the server's core, a tight loop of ``seconds``
+    per batch size: the ceiling for any server of that file on this core."""
+    argv = [str(BIN / "python"), "-c", INFERENCE_PROBE, str(tflite), str(seconds)]
     out = subprocess.run(
-        ["taskset", "-c", SERVER_CPU, str(BIN / "python"), "-c", INFERENCE_PROBE, str(tflite)],
+        ["taskset", "-c", SERVER_CPU, *argv, *map(str, batches)],
         cwd=ROOT,
         env=child_env(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60 + seconds * len(batches) * 3,
         check=True,
     ).stdout
-    return {int(n): float(s) for n, s in (line.split() for line in out.splitlines())}
+    return {int(n): float(rate) for n, rate in (line.split() for line in out.splitlines())}

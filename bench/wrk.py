@@ -1,9 +1,10 @@
-"""The wrk runs: one Lua script per request body, wrk pinned to CPU 1 with 16 connections,
-its summary line parsed into requests/s and latency percentiles."""
+"""The wrk runs: one Lua script per request body, wrk pinned to CPU 1 (16 connections unless
+a sweep asks otherwise), its summary line parsed into requests/s and latency percentiles."""
 
 from __future__ import annotations
 
 import re
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from scripts.local_stack import ServerProcess
 
 CONNECTIONS = 16
 WARM_UP_S = 2
+SLICES = 3  # interleaved slices of the one-digit runs
 LUA_REPORT = """
 done = function(summary, latency, requests)
   io.write(string.format("BENCH requests=%d errors=%d duration_us=%d p50=%d p95=%d p99=%d\\n",
@@ -64,9 +66,11 @@ def parse_summary(out: str) -> dict[str, float]:
     }
 
 
-def run_wrk(url: str, script: Path, seconds: float) -> dict[str, float]:
+def run_wrk(
+    url: str, script: Path, seconds: float, connections: int = CONNECTIONS
+) -> dict[str, float]:
     """wrk on CPU 1: requests/s and latency percentiles (ms)."""
-    argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s"]
+    argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s"]
     out = subprocess.run(
         [*argv, "--timeout", "5s", "-s", str(script), url],
         capture_output=True,
@@ -77,24 +81,62 @@ def run_wrk(url: str, script: Path, seconds: float) -> dict[str, float]:
     return parse_summary(out)
 
 
-def measure(name: str, server: ServerProcess, workload: Workload, seconds: float) -> Result:
+def measure(
+    name: str,
+    server: ServerProcess,
+    workload: Workload,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    warm_up: float = WARM_UP_S,
+) -> Result:
     """A short warm-up, then the measured wrk run; RSS read at the end of the load."""
     url = f"{server.url}{workload.path}"
-    run_wrk(url, workload.script, WARM_UP_S)
-    stats = run_wrk(url, workload.script, seconds)
+    run_wrk(url, workload.script, warm_up, connections)
+    stats = run_wrk(url, workload.script, seconds, connections)
+    return result_of(name, server, workload, [stats], connections)
+
+
+def measure_interleaved(
+    servers: list[tuple[str, ServerProcess]],
+    workload: Workload,
+    seconds: float,
+    slices: int = SLICES,
+) -> list[Result]:
+    """Every server warmed up, then ``slices`` rounds of a short run against each in turn,
+    ``seconds`` in all per server: a drift of the machine's speed meanwhile hits them alike
+    (the ratios between them are what the targets judge)."""
+    for _, server in servers:
+        run_wrk(f"{server.url}{workload.path}", workload.script, WARM_UP_S)
+    piece = max(1, round(seconds / slices))
+    stats: dict[str, list[dict[str, float]]] = {name: [] for name, _ in servers}
+    for _ in range(slices):
+        for name, server in servers:
+            stats[name].append(run_wrk(f"{server.url}{workload.path}", workload.script, piece))
+    return [result_of(name, server, workload, stats[name]) for name, server in servers]
+
+
+def result_of(
+    name: str,
+    server: ServerProcess,
+    workload: Workload,
+    slices: list[dict[str, float]],
+    connections: int = CONNECTIONS,
+) -> Result:
+    """One row from one or more equally long wrk runs: req/s their mean, each percentile
+    their median, errors their sum; the server's RSS now."""
+    rps = statistics.mean(s["rps"] for s in slices)
     result = Result(
         name,
         workload.name,
-        round(stats["rps"], 1),
-        round(stats["rps"] * workload.images, 1),
-        stats["p50"],
-        stats["p95"],
-        stats["p99"],
-        int(stats["errors"]),
+        round(rps, 1),
+        round(rps * workload.images, 1),
+        *(statistics.median(s[key] for s in slices) for key in ("p50", "p95", "p99")),
+        int(sum(s["errors"] for s in slices)),
         tree_rss_mb(server.process.pid),
+        connections,
     )
     print(
-        f"  {name:<34} {workload.name:<22} {result.requests_per_s:>9.1f} req/s "
+        f"  {name:<30} {workload.name:<20} c{connections:<4} {result.requests_per_s:>9.1f} req/s "
         f"{result.images_per_s:>10.0f} img/s  p50 {result.p50_ms:.2f} p99 {result.p99_ms:.2f}"
         f" ms  errors {result.errors}  rss {result.rss_mb}",
         flush=True,
