@@ -6,7 +6,9 @@ every image is decoded in a small thread pool (``DECODE_THREADS`` per worker pro
 Pillow releases the GIL while it decodes, converts and resizes, so the event loop goes on
 answering other requests, the health probes among them, while a heavy request decodes.
 The pool is made on first use in each process (after gunicorn's fork: threads do not
-survive one) and shared by every protocol of the process.
+survive one) and shared by every protocol of the process. Large JSON bodies are read in
+it too (:meth:`ImageDecoder.run`): simdjson holds the GIL while it parses, but the walk
+over the arrays and numpy's work around it let the event loop in.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,9 +42,9 @@ class ImageDecoder:
     async def decode(self, images: Sequence[bytes]) -> np.ndarray:
         """The images as float32 [N, 784] in 0..1 (MNIST-style); 413 over the budget,
         400 for the first (lowest index) image that is not usable."""
-        await self._run(self.check_budget, images)
+        await self.run(self.check_budget, images)
         results = await asyncio.gather(
-            *(self._run(image_to_pixels, data) for data in images), return_exceptions=True
+            *(self.run(image_to_pixels, data) for data in images), return_exceptions=True
         )
         for result in results:  # every image has finished: none is left running
             if isinstance(result, BaseException):
@@ -65,9 +67,10 @@ class ImageDecoder:
                 )
         return total
 
-    async def _run(self, function: Callable[[_T], object], argument: _T) -> object:
+    async def run(self, function: Callable[..., _T], *arguments: Any) -> _T:
+        """``function(*arguments)`` in the pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor(), function, argument
+            self._executor(), function, *arguments
         )
 
     def _executor(self) -> ThreadPoolExecutor:

@@ -5,7 +5,8 @@ Shapes, range and the scaling of raw integer pixels come from the tensor spec
 lists, the shape and dtype are checked on the array, and one min/max pass checks the range
 (NaN and infinities fail the same comparison; only then is the slower reason-finding run).
 JSON booleans are not numbers: numpy would read ``true`` as 1, so the lists are checked
-for them first (a pass over the types, about as fast as numpy's own conversion).
+for them first (a pass over the types, about as fast as numpy's own conversion). Bodies
+the fast path (:mod:`function.inputs.fastbodies`) read arrive here as arrays already.
 """
 
 from __future__ import annotations
@@ -18,37 +19,54 @@ from function.contract.spec import SPEC, InputSpec
 from function.inputs.errors import BatchTooLargeError, InvalidInputError
 
 _NUMBER_KINDS = "fiu"  # float, signed and unsigned int: not bool, str or object
+JSON_NUMBERS = frozenset({int, float})  # what JSON numbers are in Python
 
 
 def to_array(data: Any, what: str) -> np.ndarray:
-    """A numeric array from JSON numbers (nested lists); 400 for anything else."""
+    """A numeric array from JSON numbers (nested lists, or the array the fast path
+    already made of them); 400 for anything else."""
+    if isinstance(data, np.ndarray):
+        return data
     if not isinstance(data, list):
         raise InvalidInputError(f"{what} must be an array of numbers")
-    if holds_bool(data):
+    kinds = leaf_types(data)
+    if bool in kinds:
         raise InvalidInputError(f"{what} must hold only numbers: true and false are not numbers")
     try:
-        array = np.asarray(data)
+        # Not numbers: numpy would make strings of every number; objects are enough to
+        # tell a ragged array (a list left among the elements) from one of non-numbers.
+        array = np.asarray(data) if kinds <= JSON_NUMBERS else np.asarray(data, dtype=object)
     except (ValueError, TypeError, OverflowError):
         raise InvalidInputError(f"{what} must be a rectangular array of numbers") from None
+    if array.dtype.kind == "O" and list in set(map(type, array.ravel().tolist())):
+        raise InvalidInputError(f"{what} must be a rectangular array of numbers")
     if array.dtype.kind not in _NUMBER_KINDS:
         raise InvalidInputError(f"{what} must hold only numbers")
     return array
 
 
-def holds_bool(data: list[Any]) -> bool:
-    """Whether nested lists ``data`` hold a bool anywhere (lists of lists are entered)."""
+def leaf_types(data: list[Any]) -> set[type]:
+    """The types found in nested lists ``data`` (all of them, unless a bool is found):
+    lists of lists are entered, and a list that starts with anything else is a row, whose
+    items' types are taken (a list among them too: a ragged array)."""
+    kinds: set[type] = set()
     stack = [data]
-    while stack:
+    while stack and bool not in kinds:  # a boolean decides the 400: no need to go on
         items = stack.pop()
         if items and type(items[0]) is list:
             for item in items:
                 if type(item) is list:
                     stack.append(item)
-                elif type(item) is bool:
-                    return True
-        elif bool in map(type, items):
-            return True
-    return False
+                else:
+                    kinds.add(type(item))
+        else:
+            kinds.update(map(type, items))
+    return kinds
+
+
+def holds_bool(data: list[Any]) -> bool:
+    """Whether nested lists ``data`` hold a bool anywhere (lists of lists are entered)."""
+    return bool in leaf_types(data)
 
 
 def batch_shapes(spec: InputSpec = SPEC.input) -> str:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -24,6 +25,7 @@ from starlette.responses import Response
 
 from function.inputs.decoding import shared_decoder
 from function.inputs.errors import InvalidInputError
+from function.inputs.fastbodies import OFF_LOOP_BYTES, predict_payload, read_json
 from function.inputs.fastjson import parse_images
 from function.inputs.tensors import (
     batch_of_images,
@@ -33,7 +35,7 @@ from function.inputs.tensors import (
     unit_pixels,
 )
 from function.protocols.prediction_ids import PredictionIds
-from function.web.body import parse_json, read_body
+from function.web.body import read_body
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 
@@ -57,10 +59,10 @@ class PredictApi:
     async def predict(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
         if content_type == "application/json":  # the hot path: no parsing of the header
-            return self._from_body(await read_body(request, self._limit))
+            return await self._from_body(await read_body(request, self._limit))
         media = content_type.partition(";")[0].strip().lower()
         if media in ("", "application/json") or media.endswith("+json"):
-            return self._from_body(await read_body(request, self._limit))
+            return await self._from_body(await read_body(request, self._limit))
         if media in IMAGE_TYPES:  # priced, then decoded off the event loop
             image = await read_body(request, self._limit)
             return self._single(await self._decoder.decode([image]))
@@ -72,15 +74,23 @@ class PredictApi:
             f"Content-Type {clip(content_type)} is not supported: send {ACCEPTED}"
         )
 
-    def _from_body(self, body: bytes) -> Response:
+    async def _from_body(self, body: bytes) -> Response:
         spec = self._input
-        fast = parse_images(body, self._max_batch, spec.features)
-        if fast is None:
-            return self._from_json(parse_json(body))
+        if len(body) > OFF_LOOP_BYTES:
+            fast, payload = await self._decoder.run(self._read, body)
+        else:
+            fast, payload = self._read(body)
+        if fast is None:  # other forms: their tensors read fast, or the general path
+            return self._from_json(payload)
         pixels, single = fast
         if single:
             return self._single(unit_pixels(pixels, '"image"', spec))
         return self._batch(unit_pixels(pixels, '"images"', spec))
+
+    def _read(self, body: bytes) -> tuple[tuple[np.ndarray, bool] | None, Any]:
+        """(the flat forms' fast path, None), else (None, the payload)."""
+        fast = parse_images(body, self._max_batch, self._input.features)
+        return fast, None if fast is not None else read_json(body, predict_payload)
 
     def _from_json(self, payload: object) -> Response:
         if not isinstance(payload, dict):
@@ -97,7 +107,7 @@ class PredictApi:
             )
         if images is None:
             raise InvalidInputError('expected a JSON object with "image" or "images"')
-        if isinstance(images, list):
+        if isinstance(images, list | np.ndarray):
             check_batch_size(len(images), '"images"', self._max_batch)
         what = '"images"'
         array = batch_of_images(to_array(images, what), what, self._max_batch, spec)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import binascii
 from base64 import b64decode
+from contextlib import suppress
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,16 +27,18 @@ from starlette.responses import Response
 from function.contract.spec import TF_DATATYPES, InputSpec, TensorSpec
 from function.inputs.decoding import shared_decoder
 from function.inputs.errors import BatchTooLargeError, InvalidInputError
+from function.inputs.fastbodies import OFF_LOOP_BYTES, read_json, tf_serving_payload
 from function.inputs.images import MAX_ENCODED_IMAGES
 from function.inputs.tensors import (
+    JSON_NUMBERS,
     batch_of_images,
     check_batch_size,
-    holds_bool,
+    leaf_types,
     one_image,
     to_array,
     unit_pixels,
 )
-from function.web.body import parse_json, read_body, require_json
+from function.web.body import read_body, require_json
 from function.web.context import Context
 from function.web.errors import clip
 from function.web.paths import MODEL_ROUTE_NAME
@@ -67,7 +71,9 @@ class TfServingApi:
 
     async def predict(self, request: Request) -> Response:
         require_json(request)
-        payload = parse_json(await read_body(request, self._limit))
+        body = await read_body(request, self._limit)
+        read = partial(read_json, body, partial(tf_serving_payload, input_name=self._input.name))
+        payload = await self._decoder.run(read) if len(body) > OFF_LOOP_BYTES else read()
         if not isinstance(payload, dict):
             raise InvalidInputError('the body must be a JSON object with "instances" or "inputs"')
         signature = payload.get("signature_name", SIGNATURE)
@@ -100,20 +106,23 @@ class TfServingApi:
         spec = self._input
         if isinstance(value, dict) and "b64" not in value:  # columnar, the input named
             value = _named(value, what, spec.name)
+        if isinstance(value, np.ndarray):  # numbers, read by the fast path
+            check_batch_size(len(value), what, self._max_batch)
+            return unit_pixels(batch_of_images(value, what, self._max_batch, spec), what, spec)
         if isinstance(value, dict) and "b64" in value:  # one image
             value = [value]
         if not isinstance(value, list):
             raise InvalidInputError(f"{what} must be a list of images")
         check_batch_size(len(value), what, self._max_batch)
-        if holds_bool(value):
+        kinds = leaf_types(value)
+        if bool in kinds:
             raise InvalidInputError(
                 f"{what} must hold only numbers: true and false are not numbers"
             )
-        try:  # the fast path: every instance is numbers
-            array = np.asarray(value)
-        except (ValueError, TypeError, OverflowError):
-            array = None
-        spec = self._input
+        array = None
+        if kinds <= JSON_NUMBERS:  # every instance is numbers (a ragged array fails)
+            with suppress(ValueError, TypeError, OverflowError):
+                array = np.asarray(value)
         if array is not None and array.dtype.kind in "fiu":
             return unit_pixels(batch_of_images(array, what, self._max_batch, spec), what, spec)
         if len(value) > MAX_ENCODED_IMAGES:  # decoding images costs far more than numbers

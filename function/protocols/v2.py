@@ -16,6 +16,7 @@ body is JSON (``Content-Type`` JSON or none), or ``application/octet-stream`` wi
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,9 @@ from function.contract.spec import (
     InputSpec,
     TensorSpec,
 )
+from function.inputs.decoding import shared_decoder
 from function.inputs.errors import InvalidInputError
+from function.inputs.fastbodies import OFF_LOOP_BYTES, read_json, v2_payload
 from function.inputs.tensors import (
     batch_shapes,
     byte_pixels,
@@ -39,7 +42,7 @@ from function.inputs.tensors import (
     to_array,
     unit_pixels,
 )
-from function.web.body import is_json, media_type, parse_json, read_body
+from function.web.body import is_json, media_type, read_body
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 from function.web.paths import MODEL_ROUTE_NAME
@@ -87,6 +90,7 @@ class V2Api:
         self._version = ctx.model.version
         self._spec = spec = ctx.model.spec
         self._datatypes = input_datatypes(spec)
+        self._decoder = shared_decoder(ctx.settings.decode_threads, ctx.settings.max_request_pixels)
         self._outputs = (spec.output.name, PREDICTION_OUTPUT)
         self._server = orjson.dumps(
             {"name": SERVER_NAME, "version": server_version, "extensions": list(EXTENSIONS)}
@@ -126,7 +130,8 @@ class V2Api:
         else:
             split = _header_length(header_length, len(body))
             header, binary = body[:split], memoryview(body)[split:]
-        payload = parse_json(header)
+        read = partial(read_json, header, partial(v2_payload, datatypes=self._datatypes))
+        payload = await self._decoder.run(read) if len(header) > OFF_LOOP_BYTES else read()
         if not isinstance(payload, dict):
             raise InvalidInputError("the inference request must be a JSON object")
         request_id = payload.get("id")

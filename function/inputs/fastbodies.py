@@ -1,0 +1,88 @@
+"""Each protocol's JSON body through the fast path (:mod:`function.inputs.fastjson`): the
+payload the general path's ``parse_json`` would give, with the tensors as numpy arrays
+instead of nested lists, or None (the general path then reads the body).
+
+* ``/predict``: ``"image"`` and ``"images"``;
+* TF Serving: ``"instances"`` and ``"inputs"``, as numbers, as an object naming the
+  input, or as a list of such objects (``{"b64": ...}`` objects stay plain);
+* V2: the ``"data"`` of each of ``"inputs"``, float64 for a float datatype and int64
+  for an integer one (an unknown datatype: None, the general path words the 400).
+
+Bodies over ``OFF_LOOP_BYTES`` are read in the worker's decode pool, off the event loop
+(:meth:`function.inputs.decoding.ImageDecoder.run`), the general path too: the event loop
+waits only while simdjson or orjson parses (they hold the GIL: ~7 ms and ~30 ms for 4 MB
+here), not for the whole conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import numpy as np
+import simdjson
+
+from function.inputs.fastjson import FastJson, NotFast, read_fast
+from function.web.body import parse_json
+
+OFF_LOOP_BYTES = 256 * 1024  # ~70 JSON digits: below, the thread hop costs more than it saves
+
+
+def read_json(body: bytes, fast: Callable[[bytes], Any | None]) -> Any:
+    """The body's JSON: ``fast(body)``, or the general path's (orjson) when the fast path
+    cannot prove it (400 with the parser's reason for a body that is not valid JSON)."""
+    payload = fast(body)
+    return parse_json(body) if payload is None else payload
+
+
+def predict_payload(body: bytes) -> dict[str, Any] | None:
+    def convert(doc: FastJson) -> dict[str, Any]:
+        return doc.object(doc.root, {"image": doc.numbers, "images": doc.numbers})
+
+    return read_fast(body, convert)
+
+
+def tf_serving_payload(body: bytes, input_name: str) -> dict[str, Any] | None:
+    def convert(doc: FastJson) -> dict[str, Any]:
+        value = partial(_tf_value, doc, input_name)
+        return doc.object(doc.root, {"instances": value, "inputs": value})
+
+    return read_fast(body, convert)
+
+
+def _tf_value(doc: FastJson, input_name: str, value: Any) -> Any:
+    """``"instances"`` or ``"inputs"``: numbers, ``{input_name: numbers}``, or a list of
+    instances that starts with an object (named inputs, b64 images)."""
+    named = {input_name: doc.numbers}
+
+    def instance(item: Any) -> Any:
+        return doc.object(item, named) if isinstance(item, simdjson.Object) else doc.numbers(item)
+
+    if isinstance(value, simdjson.Object):
+        return doc.object(value, named)
+    if isinstance(value, simdjson.Array) and len(value) and isinstance(value[0], simdjson.Object):
+        return doc.array(value, instance)
+    return doc.numbers(value)
+
+
+def v2_payload(body: bytes, datatypes: Mapping[str, str]) -> dict[str, Any] | None:
+    """``datatypes``: each accepted V2 datatype → its numpy dtype."""
+
+    def convert(doc: FastJson) -> dict[str, Any]:
+        tensors = partial(doc.array, convert=partial(_v2_tensor, doc, datatypes))
+        return doc.object(doc.root, {"inputs": tensors})
+
+    return read_fast(body, convert)
+
+
+def _v2_tensor(doc: FastJson, datatypes: Mapping[str, str], value: Any) -> Any:
+    if not isinstance(value, simdjson.Object):
+        return doc.plain(value)
+    datatype = value.get("datatype")
+    dtype = datatypes.get(datatype) if isinstance(datatype, str) else None
+    if dtype is None:
+        raise NotFast
+    # int64 for integers, else float64: what numpy makes of JSON integers and numbers
+    of_type = "i" if np.dtype(dtype).kind in "iu" else "d"
+    return doc.object(value, {"data": partial(doc.numbers, of_type=of_type)})
