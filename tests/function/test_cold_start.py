@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 # Imported only for a gs:// MODEL_URI.
 STORAGE_CLIENT = ("google.cloud.storage", "google.auth", "requests", "function.contract.gcs")
 # Imported on first use only, by every start.
-ON_FIRST_USE = ("function.protocols.openapi", "function.protocols.openapi_schemas")
+ON_FIRST_USE = ("function.protocols.openapi", "function.protocols.openapi_schemas", "PIL")
 WATCHED = (*STORAGE_CLIENT, *ON_FIRST_USE)
 PROBE = f"""
 import json, sys
