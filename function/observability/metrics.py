@@ -244,7 +244,7 @@ class Recorder:
         else:
             digits.extend(probabilities.argmax(axis=1).tolist())
             self._confidence.observe_many(probabilities.max(axis=1))
-            self._pixels.observe_many(images.mean(axis=1))
+            self._pixels.observe_many(images @ self._ones / len(self._ones))  # 4x mean(axis=1)
         if len(digits) >= self._flush_limit:
             self.flush()
 

@@ -42,7 +42,7 @@ from function.inputs.tensors import (
     to_array,
     unit_pixels,
 )
-from function.web.body import is_json, media_type, read_body
+from function.web.body import is_json, media_type, read_body, read_buffer
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 from function.web.paths import MODEL_ROUTE_NAME
@@ -124,12 +124,13 @@ class V2Api:
                 f"Content-Type {clip(request.headers.get('content-type'))} is not supported: "
                 f"send application/json, or {BINARY_MEDIA} with {HEADER_LENGTH}"
             )
-        body = await read_body(request, self._limit)
+        binary: bytes | memoryview = b""
         if header_length is None:
-            header, binary = body, b""
-        else:
+            header = await read_body(request, self._limit)
+        else:  # the tensors are read where the body was written: no copy before LiteRT's
+            body = memoryview(await read_buffer(request, self._limit))
             split = _header_length(header_length, len(body))
-            header, binary = body[:split], memoryview(body)[split:]
+            header, binary = bytes(body[:split]), body[split:]
         read = partial(read_json, header, partial(v2_payload, datatypes=self._datatypes))
         payload = await self._decoder.run(read) if len(header) > OFF_LOOP_BYTES else read()
         if not isinstance(payload, dict):
@@ -199,7 +200,7 @@ class V2Api:
         wanted: list[tuple[str, bool | None]],
     ) -> Response:
         outputs = []
-        blobs: list[bytes] = []
+        blobs: list[np.ndarray] = []  # joined after the header without a copy of their own
         spec = self._spec.output
         for name, binary in wanted:
             if name == spec.name:
@@ -210,8 +211,8 @@ class V2Api:
             entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": shape}
             if binary_default if binary is None else binary:
                 blob = np.ascontiguousarray(values, dtype=_BINARY[dtype])
-                blobs.append(blob.tobytes())
-                entry["parameters"] = {"binary_data_size": len(blobs[-1])}
+                blobs.append(blob)
+                entry["parameters"] = {"binary_data_size": blob.nbytes}
             else:
                 entry["data"] = values.ravel()
             outputs.append(entry)
