@@ -88,6 +88,12 @@ class App:
             self._trim(max(_declared_length(request), len(response.body)), seconds)
         return response
 
+    def refused(self, route: Route, reason: str) -> None:
+        """A request the connection layer answered itself (a timeout, a limit, a request
+        the parser cannot read): counted like the App's own errors."""
+        if self._recorder is not None:
+            self._recorder.error(route.name, reason)
+
     def _error(self, exc: Exception, route: Route, request: Request) -> Response:
         answer = error_response(exc, route.style)
         status = answer.status

@@ -46,9 +46,12 @@ class Entry:
         """The whole HTTP/1.1 answer (status line to body) to a request refused before it
         reached the App, in the error style of the protocol ``target``'s path belongs to
         (the service's default when it is not known yet), after the server's own headers
-        (``date``); it always closes the connection."""
+        (``date``); it always closes the connection. Counted in the metrics' errors by
+        reason."""
         path = target.partition(b"?")[0].decode("latin-1")
-        answer = error_response(exc, self._router.fallback(path).style)
+        route = self._router.exact.get(path) or self._router.fallback(path)
+        answer = error_response(exc, route.style)
+        self._app.refused(route, answer.reason)
         headers = [header for header in answer.headers if header != CLOSE]
         response = self._respond.json(answer.body, answer.status, [*headers, CLOSE])
         lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}".encode()]

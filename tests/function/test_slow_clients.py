@@ -18,6 +18,7 @@ from tests.function.test_framework_answers import (
     read_answer,
     request,
 )
+from tests.observability.scrape import scrape, value
 
 pytestmark = pytest.mark.slow
 
@@ -196,3 +197,21 @@ def test_the_connection_cap_holds_and_frees(start_server, manifest):
     while worker.num_fds() > fds + 2:
         assert time.monotonic() < deadline, (fds, worker.num_fds())
         time.sleep(0.05)
+
+
+def test_the_connection_layer_counts_its_refusals(slow_server):
+    """A 431 and a header-timeout 408 written by the connection layer are counted in
+    digitrun_request_errors_total by reason, under the route their path belongs to."""
+    url = f"{slow_server.url}/metrics"
+    errors = "digitrun_request_errors_total"
+    before = scrape(url)
+    answer = exchange(slow_server.port, request("GET", LIVE, *pad(100)))
+    assert answer is not None and answer.status == 431
+    answer = exchange(slow_server.port, b"GET /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    assert answer is not None and answer.status == 408
+    after = scrape(url)
+    for route, reason in (("v2_live", "headers_too_large"), ("predict", "header_timeout")):
+        grown = value(after, errors, route=route, reason=reason) - value(
+            before, errors, route=route, reason=reason
+        )
+        assert grown == 1, (route, reason, grown)
