@@ -11,7 +11,7 @@ import psutil
 import pytest
 import requests
 
-from tests.function.test_framework_answers import (
+from tests.function.raw_http import (
     check_service_answer,
     connect,
     exchange,

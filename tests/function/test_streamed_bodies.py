@@ -13,7 +13,7 @@ import requests
 
 from client.v2 import binary_request, read_outputs
 from function.contract.spec import SPEC
-from tests.function.test_framework_answers import check_service_answer, connect, read_answer
+from tests.function.raw_http import check_service_answer, connect, read_answer
 
 pytestmark = pytest.mark.slow
 
