@@ -24,7 +24,7 @@ import numpy as np
 
 from function.contract.spec import SPEC
 from function.inputs.errors import TooManyPixelsError
-from function.inputs.image_headers import read_header
+from function.inputs.image_headers import Header, read_header
 from function.inputs.images import image_to_pixels
 
 _T = TypeVar("_T")
@@ -42,9 +42,13 @@ class ImageDecoder:
     async def decode(self, images: Sequence[bytes]) -> np.ndarray:
         """The images as float32 [N, 784] in 0..1 (MNIST-style); 413 over the budget,
         400 for the first (lowest index) image that is not usable."""
-        await self.run(self.check_budget, images)
+        headers = await self.run(self._priced, images)
         results = await asyncio.gather(
-            *(self.run(image_to_pixels, data) for data in images), return_exceptions=True
+            *(
+                self.run(image_to_pixels, data, header)
+                for data, header in zip(images, headers, strict=True)
+            ),
+            return_exceptions=True,
         )
         for result in results:  # every image has finished: none is left running
             if isinstance(result, BaseException):
@@ -57,15 +61,22 @@ class ImageDecoder:
     def check_budget(self, images: Sequence[bytes]) -> int:
         """The images' total price in pixels; 413 as soon as it passes the budget, 400 for
         an image that is not usable. Bounded work: no image is decoded."""
+        return sum(header.price for header in self._priced(images))
+
+    def _priced(self, images: Sequence[bytes]) -> list[Header]:
+        """Each image's header (read once: decoding reuses it); 413 as soon as their
+        prices pass the budget."""
+        headers: list[Header] = []
         total = 0
         for data in images:
-            total += read_header(data).price
+            headers.append(header := read_header(data))
+            total += header.price
             if total > self.max_request_pixels:
                 raise TooManyPixelsError(
                     f"the images would decode to more than {self.max_request_pixels} "
                     "pixels (MAX_REQUEST_PIXELS): send fewer or smaller images"
                 )
-        return total
+        return headers
 
     async def run(self, function: Callable[..., _T], *arguments: Any) -> _T:
         """``function(*arguments)`` in the pool, off the event loop."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import simdjson
@@ -26,7 +26,21 @@ import simdjson
 from function.inputs.fastjson import FastJson, NotFast, read_fast
 from function.web.body import parse_json
 
+if TYPE_CHECKING:
+    from function.inputs.decoding import ImageDecoder
+
 OFF_LOOP_BYTES = 256 * 1024  # ~70 JSON digits: below, the thread hop costs more than it saves
+_T = TypeVar("_T")
+
+
+async def off_loop_if_large(
+    decoder: ImageDecoder, size: int, function: Callable[..., _T], *arguments: Any
+) -> _T:
+    """``function(*arguments)`` for a body of ``size`` bytes: in the decode pool when it is
+    over ``OFF_LOOP_BYTES``, here otherwise."""
+    if size > OFF_LOOP_BYTES:
+        return await decoder.run(function, *arguments)
+    return function(*arguments)
 
 
 def read_json(body: bytes, fast: Callable[[bytes], Any | None]) -> Any:

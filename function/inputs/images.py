@@ -16,7 +16,13 @@ import numpy as np
 
 from function.contract.spec import SPEC
 from function.inputs.errors import InvalidInputError
-from function.inputs.image_headers import DRAFT_SIDE, MAX_PIXELS, UNREADABLE, read_header
+from function.inputs.image_headers import (
+    DRAFT_SIDE,
+    MAX_PIXELS,
+    UNREADABLE,
+    Header,
+    read_header,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -32,22 +38,24 @@ MIN_CONTRAST = 24.0  # gray levels between background and ink: less is a blank i
 OPAQUE = 255.0  # an 8-bit alpha channel's full opacity
 
 
-def image_to_pixels(data: bytes) -> np.ndarray:
+def image_to_pixels(data: bytes, header: Header | None = None) -> np.ndarray:
     """A PNG or JPEG → float32 [784] in 0..1, MNIST-style; 400 when it is not usable.
 
     The header is checked first (:func:`~function.inputs.image_headers.read_header`: at
-    most MAX_PIXELS decoded pixels, a bounded structure); Pillow releases the GIL while it
+    most MAX_PIXELS decoded pixels, a bounded structure; ``header`` when the caller has
+    read it already); Pillow releases the GIL while it
     decodes, converts and resizes, so this may run in a thread beside the event loop."""
-    gray = _decode_gray(data)
+    gray = _decode_gray(data, header)
     return mnist_layout(gray)
 
 
-def _decode_gray(data: bytes) -> np.ndarray:
+def _decode_gray(data: bytes, header: Header | None) -> np.ndarray:
     """The image's luminance as float32 [H, W] in 0..255."""
     # Pillow is imported by the first picture, not at start-up (a cold start pays ~15 ms less).
     from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415
 
-    header = read_header(data)
+    if header is None:  # else the caller read it (it priced the image: decoding.py)
+        header = read_header(data)
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
             if image.size != (header.width, header.height):  # priced by another header

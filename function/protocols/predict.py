@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from function.inputs.decoding import shared_decoder
 from function.inputs.errors import InvalidInputError
-from function.inputs.fastbodies import OFF_LOOP_BYTES, predict_payload, read_json
+from function.inputs.fastbodies import off_loop_if_large, predict_payload, read_json
 from function.inputs.fastjson import parse_images
 from function.inputs.tensors import (
     batch_of_images,
@@ -35,7 +35,7 @@ from function.inputs.tensors import (
     unit_pixels,
 )
 from function.protocols.prediction_ids import PredictionIds
-from function.web.body import read_body
+from function.web.body import is_json, media_type, read_body
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 
@@ -60,8 +60,8 @@ class PredictApi:
         content_type = request.headers.get("content-type", "")
         if content_type == "application/json":  # the hot path: no parsing of the header
             return await self._from_body(await read_body(request, self._limit))
-        media = content_type.partition(";")[0].strip().lower()
-        if media in ("", "application/json") or media.endswith("+json"):
+        media = media_type(request)
+        if is_json(media):
             return await self._from_body(await read_body(request, self._limit))
         if media in IMAGE_TYPES:  # priced, then decoded off the event loop
             image = await read_body(request, self._limit)
@@ -76,10 +76,7 @@ class PredictApi:
 
     async def _from_body(self, body: bytes) -> Response:
         spec = self._input
-        if len(body) > OFF_LOOP_BYTES:
-            fast, payload = await self._decoder.run(self._read, body)
-        else:
-            fast, payload = self._read(body)
+        fast, payload = await off_loop_if_large(self._decoder, len(body), self._read, body)
         if fast is None:  # other forms: their tensors read fast, or the general path
             return self._from_json(payload)
         pixels, single = fast

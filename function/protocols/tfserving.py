@@ -27,7 +27,7 @@ from starlette.responses import Response
 from function.contract.spec import TF_DATATYPES, InputSpec, TensorSpec
 from function.inputs.decoding import shared_decoder
 from function.inputs.errors import BatchTooLargeError, InvalidInputError
-from function.inputs.fastbodies import OFF_LOOP_BYTES, read_json, tf_serving_payload
+from function.inputs.fastbodies import off_loop_if_large, read_json, tf_serving_payload
 from function.inputs.images import MAX_ENCODED_IMAGES
 from function.inputs.tensors import (
     JSON_NUMBERS,
@@ -73,7 +73,7 @@ class TfServingApi:
         require_json(request)
         body = await read_body(request, self._limit)
         read = partial(read_json, body, partial(tf_serving_payload, input_name=self._input.name))
-        payload = await self._decoder.run(read) if len(body) > OFF_LOOP_BYTES else read()
+        payload = await off_loop_if_large(self._decoder, len(body), read)
         if not isinstance(payload, dict):
             raise InvalidInputError('the body must be a JSON object with "instances" or "inputs"')
         signature = payload.get("signature_name", SIGNATURE)

@@ -34,7 +34,7 @@ from function.contract.spec import (
 )
 from function.inputs.decoding import shared_decoder
 from function.inputs.errors import InvalidInputError
-from function.inputs.fastbodies import OFF_LOOP_BYTES, read_json, v2_payload
+from function.inputs.fastbodies import off_loop_if_large, read_json, v2_payload
 from function.inputs.tensors import (
     batch_shapes,
     byte_pixels,
@@ -132,7 +132,7 @@ class V2Api:
             split = _header_length(header_length, len(body))
             header, binary = bytes(body[:split]), body[split:]
         read = partial(read_json, header, partial(v2_payload, datatypes=self._datatypes))
-        payload = await self._decoder.run(read) if len(header) > OFF_LOOP_BYTES else read()
+        payload = await off_loop_if_large(self._decoder, len(header), read)
         if not isinstance(payload, dict):
             raise InvalidInputError("the inference request must be a JSON object")
         request_id = payload.get("id")

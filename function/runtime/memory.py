@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -49,8 +50,10 @@ M_TRIM_THRESHOLD = -1  # <malloc.h>
 M_MMAP_THRESHOLD = -3
 
 
+@functools.cache
 def glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (it has ``malloc_trim`` and ``mallopt``), else None."""
+    """The C library when it is glibc (it has ``malloc_trim`` and ``mallopt``), else None
+    (looked up once: ``find_library`` runs ``ldconfig``)."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
