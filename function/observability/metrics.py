@@ -218,15 +218,24 @@ class Recorder:
         if duration is None:
             duration = self._durations[route] = PendingHistogram(REQUEST_DURATION.labels(route))
         duration.observe(seconds)
-        if not self._scheduled and self._timer is not None:
-            self._scheduled = True
-            self._timer.start()
+        if not self._scheduled:
+            self._flush_soon()
 
     def error(self, route: str, reason: str) -> None:
-        """One request refused or failed, by a fixed reason (e.g. ``bad_json``)."""
+        """One request refused or failed, by a fixed reason (e.g. ``bad_json``); a refusal
+        of the connection layer comes without a ``request``."""
         counts = self._errors.counts
         key = (route, reason)
         counts[key] = counts.get(key, 0) + 1
+        if not self._scheduled:
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """The first record since the last flush starts the flush timer (``_scheduled`` is
+        True whenever there is no timer)."""
+        assert self._timer is not None
+        self._scheduled = True
+        self._timer.start()
 
     def inference(self, images: np.ndarray, probabilities: np.ndarray, seconds: float) -> None:
         """One inference call: its time, batch size, predictions, confidence, input drift."""
