@@ -11,6 +11,7 @@ the fast path (:mod:`function.inputs.fastbodies`) read arrive here as arrays alr
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -112,12 +113,13 @@ def check_batch_size(n: int, what: str, max_batch: int) -> None:
 def unit_pixels(array: np.ndarray, what: str, spec: InputSpec = SPEC.input) -> np.ndarray:
     """Pixels already in 0..1 → float32 C-contiguous; 400 for NaN, infinity or out of range.
 
-    float32 pixels (V2 binary tensors) take one pass: the bits of a float32 in +0.0..1.0
-    read as uint32 are exactly the integers up to those of 1.0 (a negative number, NaN or
-    infinity reads higher); anything else (-0.0 too) goes on to the full check."""
-    fast = array.dtype == np.float32 and spec.low == 0 and array.size
-    if fast and array.view(np.uint32).max() <= _float32_bits(spec.high):
-        return np.ascontiguousarray(array)
+    float32 and float64 pixels (V2 binary tensors, JSON numbers) take one pass instead of
+    two: the bits of a float in +0.0..1.0 read as an unsigned integer of its size are
+    exactly the integers up to those of 1.0 (a negative number, NaN or infinity reads
+    higher); anything else (-0.0 too) goes on to the full check."""
+    unsigned = _UNSIGNED.get(array.dtype.char) if spec.low == 0 and array.size else None
+    if unsigned is not None and array.view(unsigned).max() <= _bits(array.dtype.char, spec.high):
+        return np.ascontiguousarray(array, dtype=np.float32)
     low = array.min()
     high = array.max()
     if not (low >= spec.low and high <= spec.high):
@@ -143,5 +145,9 @@ def byte_pixels(array: np.ndarray, what: str, spec: InputSpec = SPEC.input) -> n
     return spec.scale(array)
 
 
-def _float32_bits(value: float) -> int:
-    return int(np.float32(value).view(np.uint32))
+_UNSIGNED = {"f": np.uint32, "d": np.uint64}  # float32, float64 → the same size unsigned
+
+
+@functools.lru_cache(maxsize=8)
+def _bits(char: str, value: float) -> int:
+    return int(np.array(value, char).view(_UNSIGNED[char]))

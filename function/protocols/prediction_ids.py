@@ -24,6 +24,7 @@ import os
 import secrets
 import struct
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +42,32 @@ ID_CHARS = ID_BYTES // 3 * 4  # 36
 _KEY_LABEL = b"digitrun prediction id\x00"
 _TO_URL = bytes.maketrans(b"+/", b"-_")
 _FROM_URL = bytes.maketrans(b"-_", b"+/")
+
+
+class NoncePool:
+    """Random nonces from ``os.urandom`` drawn ``chunk`` bytes at a time: one system call
+    per ~680 ids instead of one per id. A forked worker starts with an empty pool, so no
+    two workers hand out the same bytes."""
+
+    def __init__(self, chunk: int = 4096) -> None:
+        self._chunk = chunk
+        self._pool = b""
+        self._at = 0
+        pool = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (kept := pool()) and kept.empty())
+
+    def __call__(self, size: int) -> bytes:
+        start = self._at
+        end = start + size
+        if end > len(self._pool):
+            self._pool = os.urandom(max(self._chunk, size))
+            start, end = 0, size
+        self._at = end
+        return self._pool[start:end]
+
+    def empty(self) -> None:
+        self._pool = b""
+        self._at = 0
 
 
 class PredictionNotFoundError(NotFoundError):
@@ -73,13 +100,13 @@ class PredictionIds:
         model_version: str,
         ttl_seconds: int,
         clock: Callable[[], float] = time.time,
-        nonce: Callable[[int], bytes] = os.urandom,
+        nonce: Callable[[int], bytes] | None = None,
     ) -> None:
         key = hmac.digest(secret, _KEY_LABEL + model_version.encode(), "sha256")
         self._mac = hmac.new(key, digestmod=hashlib.sha256)  # copied per id: no key setup
         self.ttl_seconds = ttl_seconds
         self.clock = clock
-        self.nonce = nonce
+        self.nonce = nonce or NoncePool()
 
     @classmethod
     def from_settings(cls, settings: Settings, model_version: str) -> PredictionIds:

@@ -19,12 +19,13 @@ what httptools cannot parse in plain text. Here, per connection:
 * what httptools cannot parse is a JSON 400 (501 for a method it does not know); a
   ``CONNECT`` or ``Upgrade`` request is answered as plain HTTP and the connection closed.
 
-A body with a ``Content-Length`` the App streams (:class:`function.web.body.BodySink`, a
-scope extension) goes straight into one buffer: no growing ``bytearray``, no copy per ASGI
-message, no pause at uvicorn's 64 KB mark. A body's deadline while the App reads it is
-:func:`function.web.body.receive_within` (the sink's timer); idle keep-alive connections
-are closed after gunicorn's ``keepalive`` (2 s), which the worker passes to uvicorn. Every
-answer written here is :meth:`Entry.refusal`'s JSON.
+Each answer leaves in one write (:mod:`function.web.head_writer`). A body with a
+``Content-Length`` the App streams (:class:`function.web.body.BodySink`, a scope extension)
+goes straight into one buffer: no growing ``bytearray``, no copy per ASGI message, no pause
+at uvicorn's 64 KB mark. A body's deadline while the App reads it is
+:func:`function.web.body.receive_within` (the sink's timer); idle keep-alive connections are
+closed after gunicorn's ``keepalive`` (2 s). Every answer written here is
+:meth:`Entry.refusal`'s JSON.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 from typing import Any
 
@@ -54,6 +55,7 @@ from function.web.errors import (
     TooManyConnectionsError,
     clip,
 )
+from function.web.head_writer import HeadHeldWriter
 
 log = logging.getLogger(logs.LOGGER_NAME)
 
@@ -73,13 +75,7 @@ class ConnectionLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
-        return cls(
-            settings.header_timeout_seconds,
-            settings.body_timeout_seconds,
-            settings.max_connections,
-            settings.max_headers,
-            settings.max_header_bytes,
-        )
+        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
 
 class _RefusedError(Exception):
@@ -104,10 +100,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._refused = False
         self._sink: BodySink | None = None  # where the current request's body goes
+        self._writer: HeadHeldWriter | None = None  # each cycle's transport: one write an answer
 
     # The connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._writer = HeadHeldWriter(transport)
         if len(self.connections) > self.limits.max_connections:
             limit = self.limits.max_connections
             exc = TooManyConnectionsError(f"over {limit} connections (MAX_CONNECTIONS)")
@@ -141,6 +139,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._arm(self.limits.body_timeout_seconds, self._close)
 
     def on_response_complete(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()  # a HEAD answer's head: no body write follows it
         super().on_response_complete()
         if self._in_body and self._answered() and not self.transport.is_closing():
             # Answered before its body was read: the rest must keep coming (data_received
@@ -193,6 +193,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # this request's own cycle
             self.scope["extensions"] = {STREAM: partial(self._stream_body, cycle)}
+            if self._writer is not None:
+                cycle.transport = self._writer  # type: ignore[assignment]
+                self._writer.expect_head(cycle)
         if self.parser.should_upgrade() and cycle is not None:
             cycle.keep_alive = False  # this server upgrades to nothing: the last request
 
