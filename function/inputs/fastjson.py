@@ -17,16 +17,18 @@ nested lists), and returns None for anything it cannot prove — invalid JSON, a
 mark, repeated keys, ragged or non-numeric tensors, deep or large non-tensor parts — and
 the general path then gives the precise 400.
 
-Each thread parses with its own parser, kept for the next body (:func:`parse`): simdjson
-sizes its buffers to the document (~4x the body, and a padded copy of it), and a fresh
-parser's ~6 MB for a 256-digit batch were fresh mappings, page-faulted in on every request
-(4.4 ms to read that batch; 2.4 ms with the parser kept). Bodies over ``REUSE_BYTES`` get
-a parser of their own, freed with them, so a thread holds at most ~4x ``REUSE_BYTES``.
+Bodies are parsed by one parser kept for the next body (:func:`parse`): simdjson sizes
+its buffers to the document (~4x the body, and a padded copy of it), and a fresh parser's
+~6 MB for a 256-digit batch were fresh mappings, page-faulted in on every request (4.4 ms
+to read that batch; 2.4 ms with the parser kept). One parser serves every thread: simdjson
+holds the GIL while it parses, so the decode threads never parsed at the same time anyway,
+and while a document of the kept parser is still being read, pysimdjson refuses to parse
+with it again (checked under the GIL): that body gets a parser of its own. So do bodies
+over ``REUSE_BYTES``, and the process holds at most ~4x ``REUSE_BYTES`` for parsing.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,19 +46,17 @@ MAX_PLAIN_DEPTH = 32
 NUMPY_TYPES = {"d": np.float64, "i": np.int64}  # as_buffer's types: double, int64
 REUSE_BYTES = 2 * 1024 * 1024  # a 256-digit JSON batch is ~1.1-1.5 MB
 _REUSED = "re-use a parser"  # simdjson's refusal while a document of the parser is alive
-_threads = threading.local()
+_kept: list[simdjson.Parser] = []  # the kept parser, made at the first parse
 
 
 def parse(body: bytes) -> Any:
-    """``body``'s simdjson document, read by this thread's kept parser (a new one for a
-    body over ``REUSE_BYTES``). Read it before the thread parses again: the next parse
-    reuses its buffers (simdjson refuses while a document's proxies are alive, and a new
-    parser reads that body)."""
+    """``body``'s simdjson document, read by the kept parser (a new one for a body over
+    ``REUSE_BYTES``, or while a document of the kept one is still alive)."""
     if len(body) > REUSE_BYTES:
         return simdjson.Parser().parse(body)
-    parser = getattr(_threads, "parser", None)
-    if parser is None:
-        parser = _threads.parser = simdjson.Parser()
+    if not _kept:
+        _kept.append(simdjson.Parser())
+    parser = _kept[0]
     try:
         return parser.parse(body)
     except RuntimeError as exc:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import simdjson
 
 from function.inputs import fastjson
 from function.inputs.errors import InvalidInputError
@@ -147,11 +149,37 @@ def test_the_kept_parser_reads_body_after_body_alike():
         assert pixels.shape == (n, 784) and not single and (pixels == 0.25).all()
 
 
+class KeptParser:
+    """Stands in for the kept parser: says whether a body was given to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def parse(self, body: bytes) -> object:
+        self.bodies.append(body)
+        return simdjson.Parser().parse(body)
+
+
 def test_a_body_over_the_reuse_size_gets_its_own_parser(monkeypatch):
+    kept = KeptParser()
+    monkeypatch.setattr(fastjson, "_kept", [kept])
     monkeypatch.setattr(fastjson, "REUSE_BYTES", 10)
-    kept = fastjson._threads.__dict__.get("parser")
     assert list(fastjson.parse(b"[1, 2, 3, 4, 5]")) == [1, 2, 3, 4, 5]
-    assert fastjson._threads.__dict__.get("parser") is kept
+    assert list(fastjson.parse(b"[1, 2]")) == [1, 2]
+    assert kept.bodies == [b"[1, 2]"]
+
+
+def test_threads_share_the_kept_parser_safely():
+    def read(n: int) -> bool:
+        body = json.dumps({"images": [[n / 100] * 784] * (1 + n % 3)}).encode()
+        for _ in range(50):
+            pixels, _ = fastjson.parse_images(body, 8)
+            if pixels.shape != (1 + n % 3, 784) or not (pixels == n / 100).all():
+                return False
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(read, range(40)))
 
 
 def test_nonces_differ_and_a_forked_worker_draws_its_own():
