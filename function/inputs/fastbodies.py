@@ -24,7 +24,7 @@ import numpy as np
 import simdjson
 
 from function.inputs.fastjson import FastJson, NotFast, read_fast
-from function.web.body import parse_json
+from function.web.body import parse_json, to_bytes
 
 if TYPE_CHECKING:
     from function.inputs.decoding import ImageDecoder
@@ -43,21 +43,25 @@ async def off_loop_if_large(
     return function(*arguments)
 
 
-def read_json(body: bytes, fast: Callable[[bytes], Any | None]) -> Any:
+def read_json(body: bytes | np.ndarray, fast: Callable[[Any], Any | None]) -> Any:
     """The body's JSON: ``fast(body)``, or the general path's (orjson) when the fast path
-    cannot prove it (400 with the parser's reason for a body that is not valid JSON)."""
+    cannot prove it (400 with the parser's reason for a body that is not valid JSON).
+
+    ``body`` may be a streamed body's buffer (:func:`function.web.body.read_buffer`): the
+    fast path reads it as it is (a 1.5 MB batch copied to bytes was ~0.7 ms, mostly page
+    faults), the general path gets bytes."""
     payload = fast(body)
-    return parse_json(body) if payload is None else payload
+    return parse_json(to_bytes(body)) if payload is None else payload
 
 
-def predict_payload(body: bytes) -> dict[str, Any] | None:
+def predict_payload(body: bytes | np.ndarray) -> dict[str, Any] | None:
     def convert(doc: FastJson) -> dict[str, Any]:
         return doc.object(doc.root, {"image": doc.numbers, "images": doc.numbers})
 
     return read_fast(body, convert)
 
 
-def tf_serving_payload(body: bytes, input_name: str) -> dict[str, Any] | None:
+def tf_serving_payload(body: bytes | np.ndarray, input_name: str) -> dict[str, Any] | None:
     def convert(doc: FastJson) -> dict[str, Any]:
         value = partial(_tf_value, doc, input_name)
         return doc.object(doc.root, {"instances": value, "inputs": value})

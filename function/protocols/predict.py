@@ -35,7 +35,7 @@ from function.inputs.tensors import (
     unit_pixels,
 )
 from function.protocols.prediction_ids import PredictionIds
-from function.web.body import is_json, media_type, read_body
+from function.web.body import is_json, media_type, read_body, read_buffer
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 
@@ -59,10 +59,10 @@ class PredictApi:
     async def predict(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
         if content_type == "application/json":  # the hot path: no parsing of the header
-            return await self._from_body(await read_body(request, self._limit))
+            return await self._from_body(await read_buffer(request, self._limit))
         media = media_type(request)
         if is_json(media):
-            return await self._from_body(await read_body(request, self._limit))
+            return await self._from_body(await read_buffer(request, self._limit))
         if media in IMAGE_TYPES:  # priced, then decoded off the event loop
             image = await read_body(request, self._limit)
             return self._single(await self._decoder.decode([image]))
@@ -74,7 +74,7 @@ class PredictApi:
             f"Content-Type {clip(content_type)} is not supported: send {ACCEPTED}"
         )
 
-    async def _from_body(self, body: bytes) -> Response:
+    async def _from_body(self, body: bytes | np.ndarray) -> Response:
         spec = self._input
         fast, payload = await off_loop_if_large(self._decoder, len(body), self._read, body)
         if fast is None:  # other forms: their tensors read fast, or the general path
@@ -84,7 +84,7 @@ class PredictApi:
             return self._single(unit_pixels(pixels, '"image"', spec))
         return self._batch(unit_pixels(pixels, '"images"', spec))
 
-    def _read(self, body: bytes) -> tuple[tuple[np.ndarray, bool] | None, Any]:
+    def _read(self, body: bytes | np.ndarray) -> tuple[tuple[np.ndarray, bool] | None, Any]:
         """(the flat forms' fast path, None), else (None, the payload)."""
         fast = parse_images(body, self._max_batch, self._input.features)
         return fast, None if fast is not None else read_json(body, predict_payload)

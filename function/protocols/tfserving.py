@@ -38,7 +38,7 @@ from function.inputs.tensors import (
     to_array,
     unit_pixels,
 )
-from function.web.body import read_body, require_json
+from function.web.body import read_buffer, require_json
 from function.web.context import Context
 from function.web.errors import clip
 from function.web.paths import MODEL_ROUTE_NAME
@@ -71,7 +71,7 @@ class TfServingApi:
 
     async def predict(self, request: Request) -> Response:
         require_json(request)
-        body = await read_body(request, self._limit)
+        body = await read_buffer(request, self._limit)
         read = partial(read_json, body, partial(tf_serving_payload, input_name=self._input.name))
         payload = await off_loop_if_large(self._decoder, len(body), read)
         if not isinstance(payload, dict):

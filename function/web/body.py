@@ -56,7 +56,11 @@ Stream = Callable[[int, bytes], "BodySink"]
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body; BodyTooLargeError as soon as it passes ``limit`` bytes."""
-    body = await read_buffer(request, limit)
+    return to_bytes(await read_buffer(request, limit))
+
+
+def to_bytes(body: bytes | np.ndarray) -> bytes:
+    """A body from :func:`read_buffer` as bytes (a streamed body's buffer copied)."""
     return body if type(body) is bytes else body.tobytes()
 
 

@@ -221,3 +221,10 @@ def test_float64_pixels_just_outside_the_range_are_refused(value, message):
     pixels[0, 7] = value
     with pytest.raises(InvalidInputError, match=message):
         unit_pixels(pixels, "x")
+
+
+@pytest.mark.parametrize("size", [0, 1, fastjson.COUNT_CHUNK, fastjson.COUNT_CHUNK + 1, 300_000])
+def test_brackets_are_counted_like_bytes_count(size):
+    rng = np.random.default_rng(size)
+    body = rng.choice(np.frombuffer(b"[]0.5, ", np.uint8), size).tobytes()
+    assert fastjson.brackets(body) == body.count(b"[")

@@ -5,6 +5,7 @@ and every timing bound leaves seconds of margin (a busy 2-core machine)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -21,6 +22,7 @@ INFER = "/v2/models/mnist/infer"
 BATCH = 256
 TIMEOUT = 1.0  # BODY_TIMEOUT_SECONDS of the slow_body_server
 MARGIN = 4.0
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,40 @@ def test_a_client_leaving_midway_leaves_the_worker_serving(server, batch, refere
         answer = read_answer(reader)
     np.testing.assert_allclose(probabilities(answer), reference(batch), atol=1e-6)
     assert requests.get(f"{server.url}/v2/health/live", timeout=10).status_code == 200
+
+
+def send_in_pieces(port: int, path: str, body: bytes, pieces: int = 5):
+    """``body`` POSTed as JSON, its bytes sent in ``pieces`` after the head (the server then
+    streams it into one buffer, which the JSON readers take as it is)."""
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    head = "\r\n".join([*lines, f"Content-Length: {len(body)}", "", ""]).encode("latin-1")
+    with connect(port) as sock, sock.makefile("rb") as reader:
+        sock.sendall(head + body[:100])
+        step = -(-(len(body) - 100) // pieces)
+        for start in range(100, len(body), step):
+            time.sleep(0.02)
+            sock.sendall(body[start : start + step])
+        return read_answer(reader)
+
+
+def test_streamed_json_batches_are_read_like_whole_ones(server, batch):
+    pixels = (batch / 255).round(4).reshape(BATCH, -1).tolist()
+    predict = json.dumps({"images": pixels}).encode()
+    tf_serving = json.dumps({"instances": pixels}).encode()
+    for path, body in (("/predict", predict), ("/v1/models/mnist:predict", tf_serving)):
+        streamed = send_in_pieces(server.port, path, body)
+        whole = requests.post(f"{server.url}{path}", data=body, timeout=30, headers=JSON)
+        assert streamed is not None and streamed.status == whole.status_code == 200
+        assert streamed.json() == whole.json()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "said"),
+    [(b"", b",]}", "not valid JSON"), (b"\xef\xbb\xbf", b"]}", "not valid JSON")],
+)
+def test_a_streamed_json_body_the_fast_path_refuses_gets_the_general_answer(
+    server, manifest, prefix, suffix, said
+):
+    body = prefix + b'{"images": [' + b",".join([b"[" + b"0.5," * 783 + b"0.5]"] * 80) + suffix
+    answer = send_in_pieces(server.port, "/predict", body)
+    assert said in check_service_answer(answer, 400, "nested", manifest["version"])
