@@ -95,15 +95,14 @@ def measure_run(plan: Plan, index: int) -> Run:
 
 
 def measure_batches(plan: Plan, run: Run, model: str, server: ServerProcess) -> None:
-    """The function serving ``model``: V2 binary 256 (and batch JSON 256 for the float one)
-    between two runs of LiteRT alone on its served file (their mean is the reference, so a
-    drift of the machine's speed meanwhile hits both sides of the ratio alike)."""
+    """The function serving ``model``: V2 binary 256 and batch JSON 256 between two runs
+    of LiteRT alone on its served file (their mean is the reference, so a drift of the
+    machine's speed meanwhile hits both sides of the ratio alike)."""
     tflite = plan.models[model].tflite
     before = inference_alone(tflite, LITERT_BATCHES, LITERT_SECONDS)
     name = OURS if model == FLOAT else INT8
     run.results.append(measure(name, server, plan.workloads.v2, plan.seconds))
-    if model == FLOAT:
-        run.results.append(measure(name, server, plan.workloads.batch, plan.seconds))
+    run.results.append(measure(name, server, plan.workloads.batch, plan.seconds))
     after = inference_alone(tflite, LITERT_BATCHES, LITERT_SECONDS)
     run.litert[model] = {n: (before[n] + after[n]) / 2 for n in LITERT_BATCHES}
     print(
