@@ -83,6 +83,16 @@ def brackets(body: bytes | np.ndarray) -> int:
     return total
 
 
+def _one_or_count(body: bytes | np.ndarray) -> int:
+    """The ``[`` in ``body``: one digit's body has one, told by two ``find`` (0.1 µs, where
+    counting 6 KB takes 1.5)."""
+    if type(body) is bytes:
+        first = body.find(b"[")
+        if first < 0 or body.find(b"[", first + 1) < 0:
+            return 0 if first < 0 else 1
+    return brackets(body)
+
+
 def starts_with_bom(body: bytes | np.ndarray) -> bool:
     return bytes(body[:3]) == BYTE_ORDER_MARK
 
@@ -215,7 +225,7 @@ def parse_images(
 
     Values are not range-checked here: the caller checks them like any other input.
     """
-    opened = brackets(body)
+    opened = _one_or_count(body)
     if opened == 0 or opened - 1 > max_batch or starts_with_bom(body):
         return None
     try:

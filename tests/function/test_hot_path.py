@@ -228,3 +228,11 @@ def test_brackets_are_counted_like_bytes_count(size):
     rng = np.random.default_rng(size)
     body = rng.choice(np.frombuffer(b"[]0.5, ", np.uint8), size).tobytes()
     assert fastjson.brackets(body) == body.count(b"[")
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"{}", b'{"image": [1]}', b'{"images": [[1], [2]]}', b"[[[", b"x[", b"[x"]
+)
+def test_one_digit_bodies_have_their_brackets_counted_too(body):
+    assert fastjson._one_or_count(body) == body.count(b"[")
+    assert fastjson._one_or_count(np.frombuffer(body, np.uint8)) == body.count(b"[")
