@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.report_costs import costs_section
 from bench.report_load import load_section, references_section
 from bench.result import (
     BATCH_JSON,
@@ -65,6 +66,7 @@ def write_report(path: Path, findings: Findings, plots: Path | None) -> None:
         "",
         *side_by_side(findings),
         "",
+        *costs_section(findings),
         "## Every measurement",
         "",
         *results_table(findings.runs),

@@ -103,3 +103,14 @@ def test_the_sweeps_are_plotted_beside_the_report_and_the_knee_named(tmp_path):
     assert "The knee is at **16 connections**" in text
     assert "**16 per vCPU**" in text
     assert "| 256 | 8,000 | 50,000 | 100,000 | 0.08x | 0.50x |" in text
+
+
+def test_the_ratio_targets_are_told_in_microseconds_per_request(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    write_report(out, findings(), None)
+    text = out.read_text()
+    # one digit, float: 1e6 / 2,700 req/s = 370.4 µs; no-model 1e6 / 4,000 = 250.0; LiteRT
+    # alone 1e6 / 20,000 = 50.0; at 0.65x the request may take 384.6 µs: 84.6 for the service
+    assert "| /predict 1 digit | float | 370.4 | 250.0 | 50.0 | 70.4 | 84.6 |" in text
+    # V2 binary, int8: 256 digits in 1e6 / 220 = 4,545.5 µs; LiteRT 256 / 90,000 per s
+    assert "| V2 binary 256 | int8 | 4,545.5 | 0.0 | 2,844.4 | 1,701.0 | 502.0 |" in text
