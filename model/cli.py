@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from function.contract.errors import StorageError
+from function.contract.manifest import SERVED_FILE
 from function.contract.quantization import NONE, QUANTIZATIONS
 from function.errors import DigitrunError
 from model.architectures import ARCHS
@@ -51,7 +52,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"test accuracy: {metrics.test_accuracy:.4f}  test loss: {metrics.test_loss:.4f}"
     )
     quantization = result.manifest.quantization
-    if quantization is not None:
+    if quantization is None:
+        print(f"served: {result.manifest.served_file} (float)")
+    else:
         print(
             f"served: {result.manifest.served_file} ({quantization.mode})  test accuracy: "
             f"{quantization.test_accuracy:.4f}  argmax agreement with the float model: "
@@ -69,9 +72,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate_version(args.uri, args.data)
     print(f"verified: {report.files} files, every sha256 matches the manifest")
+    role = "served" if report.quantized is None else "float"  # the int8 file's line follows
     print(
-        f"accuracy (LiteRT, {report.images} test images): {report.accuracy:.4f}  "
-        f"manifest: {report.manifest_accuracy:.4f}  -> OK"
+        f"accuracy ({SERVED_FILE}, {role}, {report.images} test images): "
+        f"{report.accuracy:.4f}  manifest: {report.manifest_accuracy:.4f}  -> OK"
     )
     if report.quantized is not None:
         print(

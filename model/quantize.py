@@ -112,6 +112,6 @@ def check_gates(quantization: Quantization) -> Quantization:
             f"the int8 model is refused: {'; '.join(failed)} "
             f"(int8 {quantization.test_accuracy:.4f}, float "
             f"{quantization.float_test_accuracy:.4f} on {quantization.images} test images); "
-            "refusing to publish (train without --quantize to publish the float model)"
+            "refusing to publish (train with --quantize none to publish the float model)"
         )
     return quantization

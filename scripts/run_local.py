@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from model.arguments import DEFAULT_QUANTIZATION
 from model.publish import list_versions
 from scripts.demo_requests import hints, show, test_digits
 from scripts.local_stack import ROOT, child_env, function_server, gcs_emulator
@@ -70,10 +71,11 @@ def model_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines))
 
 
-def published_version(arch: str, base: str) -> str | None:
-    """The newest complete version of ``arch`` under ``base``, if any."""
+def published_version(arch: str, quantize: str, base: str) -> str | None:
+    """The newest complete version of ``arch`` serving ``quantize`` under ``base``, if any:
+    one that a training run with the same settings would publish."""
     for info in list_versions(base):
-        if info.manifest and info.manifest.arch == arch:
+        if info.manifest and (info.manifest.arch, info.manifest.quantized) == (arch, quantize):
             return info.uri
     return None
 
@@ -85,11 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["STORAGE_EMULATOR_HOST"] = emulator_url
         env = child_env()
         print(f"== GCS emulator at {emulator_url}, bucket gs://{BUCKET}")
-        uri = None if args.retrain else published_version(args.arch, base)
+        # What `train` would serve: DIGITRUN_QUANTIZE reaches it through the environment.
+        quantize = os.environ.get("DIGITRUN_QUANTIZE") or DEFAULT_QUANTIZATION
+        uri = None if args.retrain else published_version(args.arch, quantize, base)
         if uri:
-            print(f"== reusing the published {args.arch} version {uri}")
+            print(f"== reusing the published {args.arch} ({quantize}) version {uri}")
         else:
-            print(f"== training {args.arch} and publishing to {base}")
+            print(f"== training {args.arch} (quantize {quantize}) and publishing to {base}")
             trained = model_cli("train", "--arch", args.arch, "--publish", base, env=env)
             if trained.returncode != 0:
                 return trained.returncode

@@ -91,7 +91,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
 @pytest.fixture(scope="session")
 def published_version(tmp_path_factory: pytest.TempPathFactory, mnist_path: str) -> Path:
     """One small MLP (5,000 examples, 1 epoch) trained by the real CLI and published to a
-    local directory: the model the serving tests load. Its directory is returned."""
+    local directory: the model the serving tests load. Its directory is returned. It serves
+    the float file (``--quantize none``): the serving tests compare its answers with Keras
+    and LiteRT at float tolerance, and a model this small fails the int8 gates anyway."""
     base = tmp_path_factory.mktemp("published")
     result = run_cli(
         "train",
@@ -107,7 +109,10 @@ def published_version(tmp_path_factory: pytest.TempPathFactory, mnist_path: str)
         mnist_path,
         "--publish",
         str(base / "models"),
+        "--quantize",
+        "none",
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{base / 'mlflow.db'}"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "served: model.tflite (float)" in result.stdout, result.stdout[-3000:]
     return Path(result.stdout.strip().splitlines()[-1])

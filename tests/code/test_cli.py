@@ -97,6 +97,7 @@ def test_bad_flags(args, fragment):
         ({"DIGITRUN_EPOCHS": "0"}, "--epochs: must be > 0"),
         ({"DIGITRUN_ARCH": "resnet"}, "--arch: invalid choice"),
         ({"DIGITRUN_DROPOUT": "1.5"}, "--dropout: must be in [0, 1)"),
+        ({"DIGITRUN_QUANTIZE": "fp16"}, "--quantize: invalid choice: 'fp16'"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
     ],
 )
@@ -107,6 +108,19 @@ def test_bad_environment_values_are_validated_like_flags(env, fragment):
 def test_evaluate_missing_version(tmp_path, mnist_path):
     result = run_cli("evaluate", str(tmp_path / "20260101T000000Z-00000000"), "--data", mnist_path)
     assert_one_line_error(result, 1, "no manifest.json")
+
+
+def test_evaluate_a_float_version(published_version, mnist_path):
+    """The suite's version serves its float file (``--quantize none``): one accuracy line,
+    naming the file it measured as the served one."""
+    import json
+
+    result = run_cli("evaluate", str(published_version), "--data", mnist_path)
+    assert result.returncode == 0, result.stderr
+    accuracy = json.loads((published_version / "manifest.json").read_text())["metrics"]
+    expected = f"{accuracy['test_accuracy']:.4f}"
+    assert f"accuracy (model.tflite, served, 10000 test images): {expected}" in result.stdout
+    assert "int8" not in result.stdout
 
 
 def test_evaluate_tampered_version(published_version, tmp_path, mnist_path):

@@ -20,8 +20,9 @@ from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow  # trains a model, starts a server
 
-# 20,000 examples, 2 epochs: the smallest run here whose int8 file passes the gates with
-# a margin (the suite's 5,000 x 1 model is refused: tests/model/test_quantize.py).
+# 20,000 examples, 2 epochs, seed 0: its int8 file passes the gates (argmax agreement 99.87%,
+# accuracy drop 0.01 point); at this size the margin depends on the seed (seed 2: 99.76%,
+# refused), and the suite's 5,000 x 1 model is refused (tests/model/test_quantize.py).
 LIMIT, EPOCHS = "20000", "2"
 
 

@@ -28,7 +28,8 @@ def load_server(start_server) -> ServerProcess:  # noqa: F811
 @pytest.fixture(scope="session")
 def wrong_version(tmp_path_factory: pytest.TempPathFactory, mnist_path: str) -> Path:
     """An MLP trained (3,000 examples, 1 epoch) on MNIST whose labels are all (y + 1) mod
-    10: its own test set says it is right, real digits say it is wrong."""
+    10: its own test set says it is right, real digits say it is wrong. Float
+    (``--quantize none``): a model this small fails the int8 gates."""
     base = tmp_path_factory.mktemp("wrong")
     with np.load(mnist_path) as data:
         shifted = {
@@ -41,6 +42,7 @@ def wrong_version(tmp_path_factory: pytest.TempPathFactory, mnist_path: str) -> 
     result = run_cli(
         "train", "--arch", "mlp", "--epochs", "1", "--limit", "3000", "--seed", "0",
         "--data", str(base / "shifted.npz"), "--publish", str(base / "models"),
+        "--quantize", "none",
         env={"MLFLOW_TRACKING_URI": f"sqlite:///{base / 'mlflow.db'}"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

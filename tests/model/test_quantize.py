@@ -1,5 +1,6 @@
-"""int8 quantization (``train --quantize int8``): the gates a quantized model must pass
-against the float one, the representative set, and a real run the gates refuse."""
+"""int8 quantization (``train``'s default, ``--quantize int8``): the default itself, the gates
+a quantized model must pass against the float one, the representative set, and a real run
+the gates refuse."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from function.contract.quantization import Quantization
+from function.contract.quantization import INT8, NONE, Quantization
+from model.arguments import build_parser
 from model.cli import main
 from model.errors import QuantizationError
 from model.quantize import (
@@ -30,6 +32,28 @@ MEASURED = Quantization(
     max_accuracy_drop=MAX_ACCURACY_DROP,
     min_argmax_agreement=MIN_ARGMAX_AGREEMENT,
 )
+
+
+def test_train_serves_int8_by_default(monkeypatch, capsys):
+    """The command line and the plain function agree: int8 unless told otherwise."""
+    from model.training import TrainConfig
+
+    monkeypatch.delenv("DIGITRUN_QUANTIZE", raising=False)
+    assert build_parser().parse_args(["train"]).quantize == INT8
+    assert TrainConfig().quantize == INT8
+    assert build_parser().parse_args(["train", "--quantize", "none"]).quantize == NONE
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    assert "DIGITRUN_QUANTIZE; default int8:" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(("value", "expected"), [("none", NONE), ("int8", INT8), ("", INT8)])
+def test_digitrun_quantize_sets_the_default(monkeypatch, value, expected):
+    monkeypatch.setenv("DIGITRUN_QUANTIZE", value)
+    assert build_parser().parse_args(["train"]).quantize == expected
+    # ... and a flag on the line still wins over the environment.
+    assert build_parser().parse_args(["train", "--quantize", INT8]).quantize == INT8
+    assert build_parser().parse_args(["train", "--quantize", NONE]).quantize == NONE
 
 
 def test_the_gates_are_the_issues():
@@ -66,7 +90,7 @@ def test_figures_just_past_a_gate_are_refused(int8_accuracy, agreement, fragment
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith("the int8 model is refused: ")
-    assert message.endswith("(train without --quantize to publish the float model)")
+    assert message.endswith("(train with --quantize none to publish the float model)")
     assert "refusing to publish" in message
     for fragment in fragments:
         assert fragment in message

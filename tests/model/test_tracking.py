@@ -1,4 +1,7 @@
-"""Model behaviour: a training run is tracked in MLflow, registered, and reproducible."""
+"""Model behaviour: a training run is tracked in MLflow, registered, and reproducible.
+
+The runs here are tiny (3,000 or 500 examples), too small for the int8 gates, and compare
+float files: each asks for ``quantize=NONE`` explicitly."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 
 from function.contract.manifest import MODEL_NAME
+from function.contract.quantization import NONE
 from model import tracking
 from model.training import TrainConfig, run
 
@@ -29,6 +33,7 @@ def tracked_run(mnist_path, tmp_path_factory):
             data=mnist_path,
             publish=str(tmp / "models"),
             verbose=0,
+            quantize=NONE,
         )
         yield run(config), tmp
     finally:
@@ -123,6 +128,7 @@ def test_same_seed_same_model(tracked_run, mnist, mnist_path, tmp_path, monkeypa
             data=mnist_path,
             publish=str(tmp_path / "models"),
             verbose=0,
+            quantize=NONE,
         )
     )
     assert again.manifest.metrics == result.manifest.metrics
@@ -151,6 +157,7 @@ def test_failed_publication_leaves_no_registry_version(mnist_path, tmp_path, mon
         data=mnist_path,
         publish=str(tmp_path / "models"),
         verbose=0,
+        quantize=NONE,
     )
     with pytest.raises(StorageUnavailableError):
         run(config)
