@@ -6,9 +6,13 @@ every image is decoded in a small thread pool (``DECODE_THREADS`` per worker pro
 Pillow releases the GIL while it decodes, converts and resizes, so the event loop goes on
 answering other requests, the health probes among them, while a heavy request decodes.
 The pool is made on first use in each process (after gunicorn's fork: threads do not
-survive one) and shared by every protocol of the process. Large JSON bodies are read in
-it too (:meth:`ImageDecoder.run`): simdjson holds the GIL while it parses, but the walk
-over the arrays and numpy's work around it let the event loop in.
+survive one) and shared by every protocol of the process.
+
+Large JSON bodies are read off the event loop too, in one thread of their own
+(:meth:`ImageDecoder.run_serial`), one body at a time: simdjson holds the GIL while it
+parses, so a second thread parsed nothing sooner — it only kept a second body's arrays
+alive at once, and found the kept parser busy and made a fresh one (~6 MB for a 256-digit
+batch). The event loop still runs between a body's steps.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class ImageDecoder:
     def __init__(self, threads: int, max_request_pixels: int) -> None:
         self.threads = threads
         self.max_request_pixels = max_request_pixels
-        self._pool: ThreadPoolExecutor | None = None
+        self._pools: dict[str, ThreadPoolExecutor] = {}
         self._pid = 0
 
     async def decode(self, images: Sequence[bytes]) -> np.ndarray:
@@ -79,16 +83,27 @@ class ImageDecoder:
         return headers
 
     async def run(self, function: Callable[..., _T], *arguments: Any) -> _T:
-        """``function(*arguments)`` in the pool, off the event loop."""
+        """``function(*arguments)`` in the decode pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor(), function, *arguments
+            self._executor("decode", self.threads), function, *arguments
         )
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None or self._pid != os.getpid():  # none yet, or made before a fork
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="digitrun-decode")
+    async def run_serial(self, function: Callable[..., _T], *arguments: Any) -> _T:
+        """``function(*arguments)`` off the event loop, in the one thread that runs these
+        one at a time (JSON bodies)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor("json", 1), function, *arguments
+        )
+
+    def _executor(self, name: str, threads: int) -> ThreadPoolExecutor:
+        if self._pid != os.getpid():  # none yet, or made before a fork: threads are gone
+            self._pools = {}
             self._pid = os.getpid()
-        return self._pool
+        pool = self._pools.get(name)
+        if pool is None:
+            pool = ThreadPoolExecutor(threads, thread_name_prefix=f"digitrun-{name}")
+            self._pools[name] = pool
+        return pool
 
 
 @cache

@@ -8,8 +8,9 @@ instead of nested lists, or None (the general path then reads the body).
 * V2: the ``"data"`` of each of ``"inputs"``, float64 for a float datatype and int64
   for an integer one (an unknown datatype: None, the general path words the 400).
 
-Bodies over ``OFF_LOOP_BYTES`` are read in the worker's decode pool, off the event loop
-(:meth:`function.inputs.decoding.ImageDecoder.run`), the general path too: the event loop
+Bodies over ``OFF_LOOP_BYTES`` are read off the event loop, one at a time in the worker's
+JSON thread (:meth:`function.inputs.decoding.ImageDecoder.run_serial`), the general path
+too: the event loop
 waits only while simdjson or orjson parses (they hold the GIL: ~7 ms and ~30 ms for 4 MB
 here), not for the whole conversion.
 """
@@ -36,10 +37,10 @@ _T = TypeVar("_T")
 async def off_loop_if_large(
     decoder: ImageDecoder, size: int, function: Callable[..., _T], *arguments: Any
 ) -> _T:
-    """``function(*arguments)`` for a body of ``size`` bytes: in the decode pool when it is
+    """``function(*arguments)`` for a body of ``size`` bytes: in the JSON thread when it is
     over ``OFF_LOOP_BYTES``, here otherwise."""
     if size > OFF_LOOP_BYTES:
-        return await decoder.run(function, *arguments)
+        return await decoder.run_serial(function, *arguments)
     return function(*arguments)
 
 

@@ -74,6 +74,7 @@ class TfServingApi:
         body = await read_buffer(request, self._limit)
         read = partial(read_json, body, partial(tf_serving_payload, input_name=self._input.name))
         payload = await off_loop_if_large(self._decoder, len(body), read)
+        del body, read  # read: the body's buffer goes now, not after the answer
         if not isinstance(payload, dict):
             raise InvalidInputError('the body must be a JSON object with "instances" or "inputs"')
         signature = payload.get("signature_name", SIGNATURE)

@@ -32,15 +32,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from function.config import Settings
 from function.errors import DigitrunError
 from function.observability import logs
 from function.web.body import STREAM, BodySink
@@ -57,25 +56,15 @@ from function.web.errors import (
 )
 from function.web.head_writer import HeadHeldWriter
 
+if TYPE_CHECKING:
+    from function.web.server_options import ConnectionLimits
+
 log = logging.getLogger(logs.LOGGER_NAME)
 
 # After a refusal, how long the rest of the request is still read and dropped before the
 # connection is closed (the client closing first ends it sooner). Lingering connections
 # count towards MAX_CONNECTIONS.
 LINGER_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    header_timeout_seconds: float
-    body_timeout_seconds: float
-    max_connections: int
-    max_headers: int
-    max_header_bytes: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ConnectionLimits:
-        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
 
 class _RefusedError(Exception):
@@ -192,7 +181,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._sink = None
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # this request's own cycle
-            self.scope["extensions"] = {STREAM: partial(self._stream_body, cycle)}
+            # Weak references: the scope is the cycle's, so a strong one would make every
+            # request a reference cycle, freed only by the garbage collector.
+            stream = partial(_stream_into, weakref.ref(self), weakref.ref(cycle))
+            self.scope["extensions"] = {STREAM: stream}
             if self._writer is not None:
                 cycle.transport = self._writer  # type: ignore[assignment]
                 self._writer.expect_head(cycle)
@@ -288,6 +280,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+def _stream_into(protocol: weakref.ref, cycle: weakref.ref, size: int, first: bytes) -> BodySink:
+    """The STREAM extension of one request: its connection streams the rest of its body."""
+    connection, request = protocol(), cycle()
+    if connection is None or request is None:  # the connection is gone
+        raise ClientDisconnectedError("the client disconnected")
+    return connection._stream_body(request, size, first)
 
 
 def protocol_class(limits: ConnectionLimits, entry: Entry) -> type[LimitedHttpProtocol]:

@@ -15,15 +15,32 @@ The keep-alive timeout is gunicorn's ``keepalive`` (2 s), which the worker passe
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from function.config import Settings
 from function.web.entry import Entry
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What each connection may take (see :mod:`function.web.connections`)."""
+
+    header_timeout_seconds: float
+    body_timeout_seconds: float
+    max_connections: int
+    max_headers: int
+    max_header_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
 
 def configure_workers(settings: Settings, entry: Entry) -> None:
     """Every uvicorn worker forked from here on serves ``entry`` under ``settings``' limits."""
     from uvicorn_worker import UvicornWorker  # noqa: PLC0415 (only in the server)
 
-    from function.web.connections import ConnectionLimits, protocol_class  # noqa: PLC0415
+    from function.web.connections import protocol_class  # noqa: PLC0415
 
     protocol = protocol_class(ConnectionLimits.from_settings(settings), entry)
     UvicornWorker.CONFIG_KWARGS = {

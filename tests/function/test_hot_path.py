@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,6 +17,7 @@ import pytest
 import simdjson
 
 from function.inputs import fastjson
+from function.inputs.decoding import ImageDecoder
 from function.inputs.errors import InvalidInputError
 from function.inputs.tensors import unit_pixels
 from function.protocols.prediction_ids import NoncePool
@@ -236,3 +239,28 @@ def test_brackets_are_counted_like_bytes_count(size):
 def test_one_digit_bodies_have_their_brackets_counted_too(body):
     assert fastjson._one_or_count(body) == body.count(b"[")
     assert fastjson._one_or_count(np.frombuffer(body, np.uint8)) == body.count(b"[")
+
+
+def test_json_bodies_are_read_one_at_a_time_off_the_loop():
+    """The JSON thread: bodies parse in turn (simdjson holds the GIL anyway), never two at
+    once, and not on the event loop's thread."""
+    decoder = ImageDecoder(threads=2, max_request_pixels=1)
+    active, overlaps, names = [0], [], set()
+    lock = threading.Lock()
+
+    def parse(n: int) -> int:
+        with lock:
+            active[0] += 1
+            overlaps.append(active[0])
+        names.add(threading.current_thread().name)
+        time.sleep(0.01)
+        with lock:
+            active[0] -= 1
+        return n
+
+    async def scenario() -> list[int]:
+        return await asyncio.gather(*(decoder.run_serial(parse, n) for n in range(8)))
+
+    assert asyncio.run(scenario()) == list(range(8))
+    assert max(overlaps) == 1
+    assert len(names) == 1 and names.pop().startswith("digitrun-json")

@@ -284,9 +284,9 @@ BIG_FORMS = {
 
 @pytest.mark.parametrize(("path", "form"), BIG_FORMS.values(), ids=BIG_FORMS)
 @pytest.mark.parametrize("general", [False, True], ids=["fast", "general"])
-def test_large_bodies_are_read_in_the_decode_pool(big_client, monkeypatch, path, form, general):
+def test_large_bodies_are_read_in_the_json_thread(big_client, monkeypatch, path, form, general):
     threads: list[str] = []
-    real_run = ImageDecoder.run
+    real_run = ImageDecoder.run_serial
 
     async def run(self, function, *arguments):
         def recorded():
@@ -295,7 +295,7 @@ def test_large_bodies_are_read_in_the_decode_pool(big_client, monkeypatch, path,
 
         return await real_run(self, recorded)
 
-    monkeypatch.setattr(ImageDecoder, "run", run)
+    monkeypatch.setattr(ImageDecoder, "run_serial", run)
     x = images(BIG_BATCH, seed=9)
     payload = form(x)
     if path.startswith("/v2"):
@@ -307,7 +307,7 @@ def test_large_bodies_are_read_in_the_decode_pool(big_client, monkeypatch, path,
     answer = big_client.post(path, body, {"Content-Type": "application/json"})
     assert answer.status == 200, answer.body[:300]
     assert np.array_equal(big_client.model.batch, x)
-    assert len(threads) == 1 and threads[0].startswith("digitrun-decode")
+    assert len(threads) == 1 and threads[0].startswith("digitrun-json")
     bad = orjson.dumps(payload).replace(b"0.", b"true,0.", 1)  # a boolean among the pixels
     answer = big_client.post(path, bad, {"Content-Type": "application/json"})
     assert answer.status == 400, answer.body[:300]
