@@ -10,7 +10,6 @@ flushes from one thread (the worker's event loop).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import Any
 
 import numpy as np
@@ -19,11 +18,13 @@ import numpy as np
 class PendingHistogram:
     """Observations of one histogram (or one labelled child of it) not yet flushed.
 
-    :meth:`observe` puts a value in the bucket ``Histogram.observe`` would (the first
-    upper bound >= value; prometheus_client keeps per-bucket counts non-cumulatively).
+    A value goes in the bucket ``Histogram.observe`` would put it in (the first upper
+    bound >= value; prometheus_client keeps per-bucket counts non-cumulatively). Single
+    values are only appended to :attr:`values` (the request path may hold its ``append``:
+    the list is emptied in place) and binned together, with numpy, at the flush.
     """
 
-    __slots__ = ("_buckets", "_finite", "_sum", "bounds", "counts", "total")
+    __slots__ = ("_buckets", "_finite", "_sum", "bounds", "counts", "total", "values")
 
     def __init__(self, histogram: Any) -> None:
         self.bounds: list[float] = list(histogram._upper_bounds)  # the last one is +Inf
@@ -32,11 +33,11 @@ class PendingHistogram:
         self._sum = histogram._sum
         self.counts = [0] * len(self.bounds)
         self.total = 0.0
+        self.values: list[float] = []
 
     def observe(self, value: float) -> None:
-        """One observation."""
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.total += value
+        """One observation (binned at the flush)."""
+        self.values.append(value)
 
     def observe_many(self, values: np.ndarray) -> None:
         """Many observations at once, binned with numpy."""
@@ -51,6 +52,10 @@ class PendingHistogram:
 
     def flush(self) -> None:
         """Add the pending observations to the histogram; nothing stays pending."""
+        values = self.values
+        if values:
+            self.observe_many(np.array(values, dtype=np.float64))
+            values.clear()
         counts = self.counts
         if not any(counts):
             return

@@ -207,6 +207,11 @@ class Recorder:
         self._confidence = PendingHistogram(CONFIDENCE)
         self._pixels = PendingHistogram(PIXEL_MEAN)
         self._digits = PendingDigits(PREDICTIONS, SPEC.output.classes)
+        # one digit's values, appended as they come (binned at the flush)
+        self._add_seconds = self._inference.values.append
+        self._add_batch = self._batch.values.append
+        self._add_confidence = self._confidence.values.append
+        self._add_pixels = self._pixels.values.append
         self._scheduled = self._timer is None  # True: no timer to start
 
     def request(self, route: str, method: str, code: int, seconds: float) -> None:
@@ -217,7 +222,7 @@ class Recorder:
         duration = self._durations.get(route)
         if duration is None:
             duration = self._durations[route] = PendingHistogram(REQUEST_DURATION.labels(route))
-        duration.observe(seconds)
+        duration.values.append(seconds)
         if not self._scheduled:
             self._flush_soon()
 
@@ -239,17 +244,17 @@ class Recorder:
 
     def inference(self, images: np.ndarray, probabilities: np.ndarray, seconds: float) -> None:
         """One inference call: its time, batch size, predictions, confidence, input drift."""
-        self._inference.observe(seconds)
+        self._add_seconds(seconds)
         n = len(probabilities)
-        self._batch.observe(n)
+        self._add_batch(n)
         digits = self._digits.digits
         if n == 1:
             row = probabilities[0]
             digit = int(row.argmax())
             digits.append(digit)
-            self._confidence.observe(float(row[digit]))
+            self._add_confidence(float(row[digit]))
             ones = self._ones
-            self._pixels.observe(float(images[0].dot(ones)) / len(ones))
+            self._add_pixels(float(images[0].dot(ones)) / len(ones))
         else:
             best = probabilities.argmax(axis=1)
             digits.extend(best.tolist())
