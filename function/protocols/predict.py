@@ -36,6 +36,7 @@ from function.inputs.tensors import (
 )
 from function.protocols.prediction_ids import PredictionIds
 from function.web.body import is_json, media_type, read_body, read_buffer
+from function.web.body_headers import body_headers
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 
@@ -57,7 +58,7 @@ class PredictApi:
         self._decoder = shared_decoder(ctx.settings.decode_threads, ctx.settings.max_request_pixels)
 
     async def predict(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
+        content_type = body_headers(request).content_type
         if content_type == "application/json":  # the hot path: no parsing of the header
             return await self._from_body(await read_buffer(request, self._limit))
         media = media_type(request)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from function.observability import logs
 from function.runtime.memory import HeapTrimmer, heap_trimmer
+from function.web.body_headers import body_headers
 from function.web.context import Context
 from function.web.errors import (
     CLIP,
@@ -152,5 +153,5 @@ class App:
 
 def _declared_length(request: Request) -> int:
     """The request's ``Content-Length`` (0 when absent or not a number)."""
-    value = request.headers.get("content-length")
+    value = body_headers(request).content_length
     return int(value) if value is not None and value.isdigit() else 0

@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from function.inputs.errors import InvalidInputError
+from function.web.body_headers import body_headers
 from function.web.errors import (
     BodyTimeoutError,
     BodyTooLargeError,
@@ -68,8 +69,8 @@ async def read_buffer(request: Request, limit: int) -> bytes | np.ndarray:
     """The whole body, as bytes or (a large body the connection streamed) the one buffer it
     was written into (uint8, any bytes-like use); BodyTooLargeError as soon as it passes
     ``limit`` bytes."""
-    headers = request.headers
-    declared = headers.get("content-length")
+    headers = body_headers(request)
+    declared = headers.content_length
     size = None
     if declared is not None:
         try:
@@ -78,7 +79,7 @@ async def read_buffer(request: Request, limit: int) -> bytes | np.ndarray:
             raise InvalidInputError(f"Content-Length {clip(declared)} is not a number") from None
         if size > limit:
             raise BodyTooLargeError(_too_large(limit))
-    encoding = headers.get("content-encoding")
+    encoding = headers.content_encoding
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
         raise UnsupportedMediaTypeError(f"Content-Encoding {clip(encoding)} is not supported")
     # The ASGI receive channel directly: Starlette's stream() generator and body() cache
@@ -224,7 +225,7 @@ def _too_large(limit: int) -> str:
 
 def media_type(request: Request) -> str:
     """The request's media type, lower-case, without parameters ("" when none is sent)."""
-    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return body_headers(request).content_type.partition(";")[0].strip().lower()
 
 
 def is_json(media: str) -> bool:
@@ -234,7 +235,7 @@ def is_json(media: str) -> bool:
 
 def require_json(request: Request) -> None:
     """415 unless the request's Content-Type is JSON (or absent)."""
-    content_type = request.headers.get("content-type", "")
+    content_type = body_headers(request).content_type
     if content_type != JSON and not is_json(media_type(request)):
         raise UnsupportedMediaTypeError(
             f"Content-Type {clip(content_type)} is not supported: send {JSON}"

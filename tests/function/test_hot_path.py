@@ -264,3 +264,26 @@ def test_json_bodies_are_read_one_at_a_time_off_the_loop():
     assert asyncio.run(scenario()) == list(range(8))
     assert max(overlaps) == 1
     assert len(names) == 1 and names.pop().startswith("digitrun-json")
+
+
+def test_body_headers_are_read_once_and_the_first_value_wins():
+    from starlette.requests import Request
+
+    from function.web.body_headers import BodyHeaders, body_headers
+
+    scope = {
+        "type": "http",
+        "headers": [
+            (b"host", b"x"),
+            (b"content-length", b"12"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"99"),
+        ],
+    }
+    request = Request(scope)
+    found = body_headers(request)
+    assert found == BodyHeaders("application/json", "12", None)
+    assert found.content_length == request.headers.get("content-length")  # Starlette's
+    scope["headers"] = []  # read once: the scope keeps the result
+    assert body_headers(Request(scope)) is found
+    assert body_headers(Request({"type": "http", "headers": []})) == BodyHeaders("", None, None)
