@@ -20,11 +20,11 @@ the general path then gives the precise 400.
 Bodies are parsed by one parser kept for the next body (:func:`parse`): simdjson sizes
 its buffers to the document (~4x the body, and a padded copy of it), and a fresh parser's
 ~6 MB for a 256-digit batch were fresh mappings, page-faulted in on every request (4.4 ms
-to read that batch; 2.4 ms with the parser kept). One parser serves every thread: simdjson
-holds the GIL while it parses, so the decode threads never parsed at the same time anyway,
-and while a document of the kept parser is still being read, pysimdjson refuses to parse
-with it again (checked under the GIL): that body gets a parser of its own. So do bodies
-over ``REUSE_BYTES``, and the process holds at most ~4x ``REUSE_BYTES`` for parsing.
+to read that batch; 2.4 ms with the parser kept). One parser serves both threads that
+parse (the event loop's small bodies, the JSON thread's large ones: simdjson holds the GIL
+while it parses); while a document of the kept parser is still being read, pysimdjson
+refuses to parse with it again (checked under the GIL), and that body gets a parser of its
+own. So do bodies over ``REUSE_BYTES``: the process keeps at most ~4x ``REUSE_BYTES``.
 """
 
 from __future__ import annotations
