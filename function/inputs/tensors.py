@@ -65,11 +65,6 @@ def leaf_types(data: list[Any]) -> set[type]:
     return kinds
 
 
-def holds_bool(data: list[Any]) -> bool:
-    """Whether nested lists ``data`` hold a bool anywhere (lists of lists are entered)."""
-    return bool in leaf_types(data)
-
-
 def batch_shapes(spec: InputSpec = SPEC.input) -> str:
     """The accepted batch shapes, for messages: ``[N, 784] or [N, 28, 28]``."""
     return f"[N, {spec.features}] or [N, {spec.height}, {spec.width}]"

@@ -53,21 +53,6 @@ class DriftWindow:
         self.pending = 0
         self.primed = False
 
-    def add_one(self, digit: int) -> None:
-        """Record one predicted digit (the oldest leaves a full window)."""
-        position = self.position
-        ring = self.ring
-        if self.filled == self.size:
-            self.counts[int(ring[position])] -= 1
-        else:
-            self.filled += 1
-        ring[position] = digit
-        self.counts[digit] += 1
-        self.position = position + 1 if position + 1 < self.size else 0
-        self.pending += 1
-        if self.pending >= self.every or not self.primed:
-            self.refresh()
-
     def add(self, digits: np.ndarray) -> None:
         """Record predicted digits, in order, with one numpy update."""
         digits = digits[-self.size :]

@@ -18,8 +18,6 @@ multiprocess registry in
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 
@@ -156,22 +154,6 @@ FEEDBACK = Counter(
 # digitrun_production_accuracy, from FEEDBACK at scrape time (the multiprocess registry
 # derives it from the summed counter: function.observability.multiprocess).
 REGISTRY.register(ProductionAccuracy(FEEDBACK))
-
-
-def observe_one(histogram: Any, value: float) -> None:
-    """``histogram.observe(value)``, binned the way the request path bins (a
-    :class:`PendingHistogram` flushed at once; tests/observability checks the equivalence)."""
-    pending = PendingHistogram(histogram)
-    pending.observe(value)
-    pending.flush()
-
-
-def observe_many(histogram: Any, values: np.ndarray) -> None:
-    """``for v in values: histogram.observe(v)``, with one increment per non-empty bucket
-    and one for the sum."""
-    pending = PendingHistogram(histogram)
-    pending.observe_many(values)
-    pending.flush()
 
 
 class Recorder:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
+from function.observability.buffered import PendingHistogram
 from function.observability.drift import DriftWindow, psi
-from function.observability.metrics import CONFIDENCE_BUCKETS, observe_many, observe_one
+from function.observability.metrics import CONFIDENCE_BUCKETS
 
 
 def exposition_lines(registry: CollectorRegistry) -> list[str]:
@@ -18,6 +19,20 @@ def exposition_lines(registry: CollectorRegistry) -> list[str]:
         for line in generate_latest(registry).decode().splitlines()
         if not line.startswith("#") and "_sum" not in line
     ]
+
+
+def observe_many(histogram: Histogram, values: np.ndarray) -> None:
+    """The request path's batch observation: binned with numpy, then flushed."""
+    pending = PendingHistogram(histogram)
+    pending.observe_many(values)
+    pending.flush()
+
+
+def observe_one(histogram: Histogram, value: float) -> None:
+    """The request path's single observation: appended, binned at the flush."""
+    pending = PendingHistogram(histogram)
+    pending.observe(value)
+    pending.flush()
 
 
 def test_observe_many_equals_observing_one_by_one():
@@ -68,7 +83,7 @@ def gauge():
 def test_window_counts_only_the_last_predictions(gauge):
     window = DriftWindow([0.1] * 10, size=5, gauge=gauge, every=1, min_samples=1)
     for digit in (1, 2, 3, 4, 5, 6, 7):
-        window.add_one(digit)
+        window.add(np.array([digit]))
     assert window.counts.tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 0, 0]
     window.add(np.array([9, 9]))
     assert window.counts.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0, 2]
@@ -81,7 +96,7 @@ def test_batch_updates_equal_single_updates(size, gauge):
     single = DriftWindow([0.1] * 10, size, gauge)
     batched = DriftWindow([0.1] * 10, size, gauge)
     for d in digits.tolist():
-        single.add_one(d)
+        single.add(np.array([d]))
     for start in range(0, 3000, 37):  # ragged batches that wrap around the ring
         batched.add(digits[start : start + 37])
     assert single.counts.tolist() == batched.counts.tolist()
@@ -94,12 +109,12 @@ def test_gauge_waits_for_enough_samples(monkeypatch, gauge):
     refreshed = []
     monkeypatch.setattr(window, "value", lambda: refreshed.append(window.filled) or 0.0)
     for _ in range(99):
-        window.add_one(7)
+        window.add(np.array([7]))
     assert refreshed == []
-    window.add_one(7)
+    window.add(np.array([7]))
     assert refreshed == [100]  # primed once at min_samples...
     for _ in range(63):
-        window.add_one(7)
+        window.add(np.array([7]))
     assert refreshed == [100]
-    window.add_one(7)
+    window.add(np.array([7]))
     assert refreshed == [100, 164]  # ...then every 64 predictions

@@ -25,7 +25,7 @@ from function.inputs.fastbodies import (
     v2_payload,
 )
 from function.inputs.fastjson import MAX_PLAIN_VALUES
-from function.inputs.tensors import holds_bool, to_array
+from function.inputs.tensors import leaf_types, to_array
 from function.protocols import tfserving, v2
 from function.protocols.routing import routing_table
 from function.web.app import App
@@ -52,7 +52,7 @@ PROPS = settings(
 def same(fast: Any, general: Any) -> None:
     """``fast`` is ``general`` with (some) arrays of numbers made numpy arrays."""
     if isinstance(fast, np.ndarray):
-        assert isinstance(general, list) and not holds_bool(general)
+        assert isinstance(general, list) and bool not in leaf_types(general)
         expected = np.asarray(general)
         assert expected.dtype.kind in "fiu"
         assert fast.shape == expected.shape and np.array_equal(fast, expected)
@@ -187,7 +187,7 @@ def test_the_fast_path_reads_what_the_general_path_reads(case):
 
 def previous_to_array_message(data: list) -> str | None:
     """to_array's verdict before non-numbers were told apart without numpy's strings."""
-    if holds_bool(data):
+    if bool in leaf_types(data):
         return "true and false are not numbers"
     try:
         array = np.asarray(data)
