@@ -30,20 +30,33 @@ def to_array(data: Any, what: str) -> np.ndarray:
         return data
     if not isinstance(data, list):
         raise InvalidInputError(f"{what} must be an array of numbers")
+    array = numbers_array(data, what)
+    if array is not None:
+        return array
+    try:
+        # Objects are enough to tell a ragged array (a list left among the elements) from
+        # one of non-numbers (numpy would make strings of every number).
+        array = np.asarray(data, dtype=object)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidInputError(f"{what} must be a rectangular array of numbers") from None
+    if list in set(map(type, array.ravel().tolist())):
+        raise InvalidInputError(f"{what} must be a rectangular array of numbers")
+    raise InvalidInputError(f"{what} must hold only numbers")
+
+
+def numbers_array(data: list[Any], what: str) -> np.ndarray | None:
+    """Nested lists of JSON numbers as a numeric array; None when they are not all numbers
+    or not rectangular (the caller words that, or reads another form); 400 for a boolean."""
     kinds = leaf_types(data)
     if bool in kinds:
         raise InvalidInputError(f"{what} must hold only numbers: true and false are not numbers")
+    if not kinds <= JSON_NUMBERS:
+        return None
     try:
-        # Not numbers: numpy would make strings of every number; objects are enough to
-        # tell a ragged array (a list left among the elements) from one of non-numbers.
-        array = np.asarray(data) if kinds <= JSON_NUMBERS else np.asarray(data, dtype=object)
+        array = np.asarray(data)
     except (ValueError, TypeError, OverflowError):
-        raise InvalidInputError(f"{what} must be a rectangular array of numbers") from None
-    if array.dtype.kind == "O" and list in set(map(type, array.ravel().tolist())):
-        raise InvalidInputError(f"{what} must be a rectangular array of numbers")
-    if array.dtype.kind not in _NUMBER_KINDS:
-        raise InvalidInputError(f"{what} must hold only numbers")
-    return array
+        return None
+    return array if array.dtype.kind in _NUMBER_KINDS else None
 
 
 def leaf_types(data: list[Any]) -> set[type]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import binascii
 from base64 import b64decode
-from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -30,10 +29,9 @@ from function.inputs.errors import BatchTooLargeError, InvalidInputError
 from function.inputs.fastbodies import off_loop_if_large, read_json, tf_serving_payload
 from function.inputs.images import MAX_ENCODED_IMAGES
 from function.inputs.tensors import (
-    JSON_NUMBERS,
     batch_of_images,
     check_batch_size,
-    leaf_types,
+    numbers_array,
     one_image,
     to_array,
     unit_pixels,
@@ -115,16 +113,8 @@ class TfServingApi:
         if not isinstance(value, list):
             raise InvalidInputError(f"{what} must be a list of images")
         check_batch_size(len(value), what, self._max_batch)
-        kinds = leaf_types(value)
-        if bool in kinds:
-            raise InvalidInputError(
-                f"{what} must hold only numbers: true and false are not numbers"
-            )
-        array = None
-        if kinds <= JSON_NUMBERS:  # every instance is numbers (a ragged array fails)
-            with suppress(ValueError, TypeError, OverflowError):
-                array = np.asarray(value)
-        if array is not None and array.dtype.kind in "fiu":
+        array = numbers_array(value, what)  # None: not every instance is numbers
+        if array is not None:
             return unit_pixels(batch_of_images(array, what, self._max_batch, spec), what, spec)
         if len(value) > MAX_ENCODED_IMAGES:  # decoding images costs far more than numbers
             raise BatchTooLargeError(
