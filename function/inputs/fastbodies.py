@@ -55,11 +55,13 @@ def read_json(body: bytes | np.ndarray, fast: Callable[[Any], Any | None]) -> An
     return parse_json(to_bytes(body)) if payload is None else payload
 
 
-def predict_payload(body: bytes | np.ndarray) -> dict[str, Any] | None:
-    def convert(doc: FastJson) -> dict[str, Any]:
-        return doc.object(doc.root, {"image": doc.numbers, "images": doc.numbers})
+def predict_fields(doc: FastJson) -> dict[str, Any]:
+    """``/predict``'s body with ``"image"`` and ``"images"`` as arrays."""
+    return doc.object(doc.root, {"image": doc.numbers, "images": doc.numbers})
 
-    return read_fast(body, convert)
+
+def predict_payload(body: bytes | np.ndarray) -> dict[str, Any] | None:
+    return read_fast(body, predict_fields)
 
 
 def tf_serving_payload(body: bytes | np.ndarray, input_name: str) -> dict[str, Any] | None:

@@ -109,7 +109,7 @@ class FastJson:
         if starts_with_bom(body):
             raise NotFast
         self.root = parse(body)
-        self.brackets = brackets(body)
+        self.brackets = _one_or_count(body)
         self.arrays = 0
         self.plain_values = 0
 
@@ -207,29 +207,51 @@ def _walk(value: simdjson.Array, shape: list[int]) -> int:
     return arrays
 
 
-def read_fast(body: bytes | np.ndarray, convert: Callable[[FastJson], Any]) -> Any | None:
+def open_fast(body: bytes | np.ndarray) -> FastJson | None:
+    """The body parsed for the fast path, or None when it cannot take it."""
+    try:
+        return FastJson(body)
+    except (NotFast, *FAST_ERRORS):
+        return None
+
+
+def read_document(document: FastJson, convert: Callable[[FastJson], Any]) -> Any | None:
     """``convert`` applied to the parsed body, or None when the fast path cannot prove it
     (the general path then reads the body)."""
     try:
-        document = FastJson(body)
         return document.complete(convert(document))
     except (NotFast, RecursionError, *FAST_ERRORS):
         return None
 
 
+def read_fast(body: bytes | np.ndarray, convert: Callable[[FastJson], Any]) -> Any | None:
+    """:func:`read_document` of the body, or None when it cannot even be parsed fast."""
+    document = open_fast(body)
+    return None if document is None else read_document(document, convert)
+
+
 def parse_images(
     body: bytes | np.ndarray, max_batch: int, features: int = SPEC.input.features
 ) -> tuple[np.ndarray, bool] | None:
+    """:func:`flat_images` of the body."""
+    document = open_fast(body)
+    return None if document is None else flat_images(document, max_batch, features)
+
+
+def flat_images(
+    document: FastJson, max_batch: int, features: int = SPEC.input.features
+) -> tuple[np.ndarray, bool] | None:
     """``/predict``'s two common forms, ``{"image": [784 numbers]}`` and
-    ``{"images": [[784 numbers], ...]}``: (float64 [N, 784], single?); else None.
+    ``{"images": [[784 numbers], ...]}``: (float64 [N, 784], single?); else None (the
+    document is left as it was, for :func:`read_document`).
 
     Values are not range-checked here: the caller checks them like any other input.
     """
-    opened = _one_or_count(body)
-    if opened == 0 or opened - 1 > max_batch or starts_with_bom(body):
+    opened = document.brackets
+    if opened == 0 or opened - 1 > max_batch:
         return None
     try:
-        doc = parse(body)
+        doc = document.root
         if not isinstance(doc, simdjson.Object) or len(doc) != 1:
             return None
         if opened == 1:

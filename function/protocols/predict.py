@@ -25,8 +25,8 @@ from starlette.responses import Response
 
 from function.inputs.decoding import shared_decoder
 from function.inputs.errors import InvalidInputError
-from function.inputs.fastbodies import off_loop_if_large, predict_payload, read_json
-from function.inputs.fastjson import parse_images
+from function.inputs.fastbodies import off_loop_if_large, predict_fields
+from function.inputs.fastjson import flat_images, open_fast, read_document
 from function.inputs.tensors import (
     batch_of_images,
     check_batch_size,
@@ -35,7 +35,7 @@ from function.inputs.tensors import (
     unit_pixels,
 )
 from function.protocols.prediction_ids import PredictionIds
-from function.web.body import is_json, media_type, read_body, read_buffer
+from function.web.body import is_json, media_type, parse_json, read_body, read_buffer, to_bytes
 from function.web.body_headers import body_headers
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
@@ -88,8 +88,15 @@ class PredictApi:
 
     def _read(self, body: bytes | np.ndarray) -> tuple[tuple[np.ndarray, bool] | None, Any]:
         """(the flat forms' fast path, None), else (None, the payload)."""
-        fast = parse_images(body, self._max_batch, self._input.features)
-        return fast, None if fast is not None else read_json(body, predict_payload)
+        document = open_fast(body)  # one parse for the flat forms and the others
+        if document is not None:
+            fast = flat_images(document, self._max_batch, self._input.features)
+            if fast is not None:
+                return fast, None
+            payload = read_document(document, predict_fields)
+            if payload is not None:
+                return None, payload
+        return None, parse_json(to_bytes(body))
 
     def _from_json(self, payload: object) -> Response:
         if not isinstance(payload, dict):

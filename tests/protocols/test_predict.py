@@ -76,14 +76,14 @@ def check_error(answer, status: int, fragment: str) -> str:
 def fast_path(monkeypatch):
     """The fast parser's verdicts during one test: True when it took the body."""
     verdicts: list[bool] = []
-    real = predict_module.parse_images
+    real = predict_module.flat_images
 
     def spy(*args, **kwargs):
         result = real(*args, **kwargs)
         verdicts.append(result is not None)
         return result
 
-    monkeypatch.setattr(predict_module, "parse_images", spy)
+    monkeypatch.setattr(predict_module, "flat_images", spy)
     return verdicts
 
 
