@@ -7,7 +7,6 @@ from __future__ import annotations
 import platform
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -27,7 +26,17 @@ from bench.result import (
     Run,
 )
 from bench.servers import LOAD_CPU, SERVER_CPU
-from bench.targets import fmt, ratio, verdicts
+from bench.targets import (
+    IMAGES,
+    RPS,
+    Measure,
+    fmt,
+    litert_value,
+    median_of,
+    ratio_of,
+    row_value,
+    verdicts,
+)
 from bench.wrk import CONNECTIONS, SLICES, WARM_UP_S
 
 # `make soak` (scripts/soak.py) writes its section here; the report carries the latest one.
@@ -134,36 +143,6 @@ def targets_table(runs: list[Run]) -> list[str]:
     return rows
 
 
-Measure = Callable[[Run], float | None]
-RPS = "requests_per_s"
-
-
-def median_of(runs: list[Run], value: Measure) -> float | None:
-    """The median over ``runs`` of ``value(run)``, None when no run measured it."""
-    found = [v for v in (value(run) for run in runs) if v is not None]
-    return statistics.median(found) if found else None
-
-
-def row_value(server: str, workload: str, attr: str) -> Measure:
-    """A run's ``attr`` of the row of ``server`` under ``workload``."""
-
-    def get(run: Run) -> float | None:
-        found = run.find(server, workload)
-        return getattr(found, attr) if found else None
-
-    return get
-
-
-def ratio_of(numerator: Measure, denominator: Measure) -> Measure:
-    """A run's ``numerator / denominator`` (None when either is missing)."""
-    return lambda run: ratio(numerator(run), denominator(run))
-
-
-def litert_value(model: str, batch: int) -> Measure:
-    """A run's images/s of LiteRT alone on ``model`` at ``batch``."""
-    return lambda run: run.litert.get(model, {}).get(batch)
-
-
 COMPARED: tuple[tuple[str, Measure, Measure], ...] = (
     (
         "bare LiteRT, 1 digit per call (images/s)",
@@ -177,18 +156,18 @@ COMPARED: tuple[tuple[str, Measure, Measure], ...] = (
     ),
     (
         "V2 binary 256 (images/s)",
-        row_value(OURS, V2_BINARY, "images_per_s"),
-        row_value(INT8, V2_BINARY, "images_per_s"),
+        row_value(OURS, V2_BINARY, IMAGES),
+        row_value(INT8, V2_BINARY, IMAGES),
     ),
     (
         "batch JSON 256 (images/s)",
-        row_value(OURS, BATCH_JSON, "images_per_s"),
-        row_value(INT8, BATCH_JSON, "images_per_s"),
+        row_value(OURS, BATCH_JSON, IMAGES),
+        row_value(INT8, BATCH_JSON, IMAGES),
     ),
     (
         "`/predict` 1 digit (req/s)",
-        row_value(OURS, ONE_DIGIT, "requests_per_s"),
-        row_value(INT8, ONE_DIGIT, "requests_per_s"),
+        row_value(OURS, ONE_DIGIT, RPS),
+        row_value(INT8, ONE_DIGIT, RPS),
     ),
     (
         "`/predict` 1 digit p99 (ms)",
@@ -203,13 +182,13 @@ COMPARED: tuple[tuple[str, Measure, Measure], ...] = (
     ),
     (
         "V2 binary 256 vs bare LiteRT on its served file (x)",
-        ratio_of(row_value(OURS, V2_BINARY, "images_per_s"), litert_value(FLOAT, 256)),
-        ratio_of(row_value(INT8, V2_BINARY, "images_per_s"), litert_value(QUANTIZED, 256)),
+        ratio_of(row_value(OURS, V2_BINARY, IMAGES), litert_value(FLOAT, 256)),
+        ratio_of(row_value(INT8, V2_BINARY, IMAGES), litert_value(QUANTIZED, 256)),
     ),
     (
         "batch JSON 256 vs bare LiteRT on its served file (x)",
-        ratio_of(row_value(OURS, BATCH_JSON, "images_per_s"), litert_value(FLOAT, 256)),
-        ratio_of(row_value(INT8, BATCH_JSON, "images_per_s"), litert_value(QUANTIZED, 256)),
+        ratio_of(row_value(OURS, BATCH_JSON, IMAGES), litert_value(FLOAT, 256)),
+        ratio_of(row_value(INT8, BATCH_JSON, IMAGES), litert_value(QUANTIZED, 256)),
     ),
 )
 

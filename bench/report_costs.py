@@ -4,7 +4,6 @@ own references) — the measured reason a ratio target is met or missed."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 from bench.result import (
@@ -19,8 +18,17 @@ from bench.result import (
     Findings,
     Run,
 )
+from bench.targets import (
+    BATCH,
+    JSON_VS_LITERT,
+    ONE_DIGIT_VS_NOOP,
+    RPS,
+    V2_VS_LITERT,
+    litert_value,
+    median_of,
+    row_value,
+)
 
-BATCH = 256
 SERVERS = {FLOAT: OURS, QUANTIZED: INT8}
 
 
@@ -48,11 +56,6 @@ class Cost:
         return reference / self.promise - self.framework_us - self.litert_us
 
 
-def _median(values: list[float | None]) -> float | None:
-    found = [v for v in values if v]
-    return statistics.median(found) if found else None
-
-
 def costs(findings: Findings) -> list[Cost]:
     """Every ratio target's workload on every model measured."""
     found: list[Cost] = []
@@ -63,24 +66,28 @@ def costs(findings: Findings) -> list[Cost]:
 
 
 def _model_costs(runs: list[Run], model: str, server: str) -> list[Cost]:
-    def rate(name: str, workload: str) -> float | None:
-        rows = [run.find(name, workload) for run in runs]
-        return _median([row.requests_per_s if row else None for row in rows])
+    def us_per_request(name: str, workload: str) -> float | None:
+        rate = median_of(runs, row_value(name, workload, RPS))
+        return 1e6 / rate if rate else None
 
     def litert_us(batch: int) -> float | None:
         """LiteRT alone: µs per call of ``batch`` images."""
-        per_s = _median([run.litert.get(model, {}).get(batch) for run in runs])
+        per_s = median_of(runs, litert_value(model, batch))
         return batch * 1e6 / per_s if per_s else None
 
     found = []
-    one, noop, single = rate(server, ONE_DIGIT), rate(NOOP, ONE_DIGIT), litert_us(1)
+    one, noop, single = (
+        us_per_request(server, ONE_DIGIT),
+        us_per_request(NOOP, ONE_DIGIT),
+        litert_us(1),
+    )
     if one and noop and single:
-        found.append(Cost(ONE_DIGIT, model, 1e6 / one, 1e6 / noop, single, 0.65))
+        found.append(Cost(ONE_DIGIT, model, one, noop, single, ONE_DIGIT_VS_NOOP.threshold))
     batch = litert_us(BATCH)
-    for workload, promise in ((V2_BINARY, 0.85), (BATCH_JSON, 0.40)):
-        request = rate(server, workload)
+    for workload, target in ((V2_BINARY, V2_VS_LITERT), (BATCH_JSON, JSON_VS_LITERT)):
+        request = us_per_request(server, workload)
         if request and batch:
-            found.append(Cost(workload, model, 1e6 / request, 0.0, batch, promise))
+            found.append(Cost(workload, model, request, 0.0, batch, target.threshold))
     return found
 
 
