@@ -15,30 +15,23 @@ import numpy as np
 from bench.result import ModelInfo
 from bench.wrk import Workload, lua_script
 from client.v2 import binary_request
-from function.contract.errors import ManifestError
 from function.contract.manifest import MANIFEST_NAME, Manifest
 from function.contract.quantization import NONE
 from function.contract.spec import SPEC
+from model.publish import newest_version
 from scripts.local_stack import ROOT, child_env
 
 BATCH = 256
 JSON_HEADERS = {"Content-Type": "application/json"}
+ARCH = "mlp"  # the classic MLP
 
 
 def cached_version(models: Path, quantize: str) -> Path | None:
     """The newest complete version under ``models`` serving ``quantize`` (none, int8)."""
     if not models.is_dir():
         return None
-    for version in sorted(models.iterdir(), reverse=True):
-        manifest = version / MANIFEST_NAME
-        if not manifest.is_file():
-            continue
-        try:
-            if Manifest.parse(manifest.read_bytes()).quantized == quantize:
-                return version
-        except ManifestError:
-            continue
-    return None
+    uri = newest_version(str(models), ARCH, quantize)
+    return None if uri is None else Path(uri)
 
 
 def ensure_model(state: Path, mnist_path: str, quantize: str = NONE) -> Path:
@@ -51,7 +44,7 @@ def ensure_model(state: Path, mnist_path: str, quantize: str = NONE) -> Path:
         return cached
     print(f"== training the benchmark's model (quantize {quantize})", flush=True)
     env = child_env(MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow.db'}")
-    train = ["train", "--arch", "mlp", "--data", mnist_path, "--publish", str(models)]
+    train = ["train", "--arch", ARCH, "--data", mnist_path, "--publish", str(models)]
     done = subprocess.run(
         [sys.executable, "-m", "model", *train, "--quantize", quantize],
         cwd=ROOT,

@@ -30,13 +30,12 @@ class Target:
 
 
 def published(arch: str, base: str) -> str | None:
-    """The newest complete version of ``arch`` under ``base``, if any."""
-    from model.publish import list_versions  # noqa: PLC0415 (storage client, local stack only)
+    """The newest complete version under ``base`` that :func:`train` would publish now
+    (``arch``, and the quantization ``train`` serves by default), if any."""
+    from model.arguments import quantization_from_env  # noqa: PLC0415
+    from model.publish import newest_version  # noqa: PLC0415 (storage client, local stack only)
 
-    for info in list_versions(base):
-        if info.manifest and info.manifest.arch == arch:
-            return info.uri
-    return None
+    return newest_version(base, arch, quantization_from_env())
 
 
 def train(arch: str, base: str, data: str | None, env: dict[str, str]) -> str:

@@ -28,6 +28,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def quantization_from_env() -> str:
+    """What ``train`` serves when no ``--quantize`` is given: ``DIGITRUN_QUANTIZE``, else
+    the default (callers that run ``train`` without the flag reuse versions by it)."""
+    return str(_env("DIGITRUN_QUANTIZE", DEFAULT_QUANTIZATION))
+
+
 def _env(name: str, default: str | int | None = None) -> str | int | None:
     """The environment's value as a string: argparse then applies the flag's own type
     (and its validation) to it, exactly as to a value given on the command line."""

@@ -87,3 +87,12 @@ def list_versions(base_uri: str) -> list[VersionInfo]:
         except ArtifactError as exc:
             infos.append(VersionInfo(name, store.uri, None, str(exc)))
     return sorted(infos, key=lambda info: info.name, reverse=True)
+
+
+def newest_version(base_uri: str, arch: str, quantized: str) -> str | None:
+    """The URI of the newest complete version of ``arch`` serving ``quantized`` (none,
+    int8) under ``base_uri``: the one a training run with those settings would publish."""
+    for info in list_versions(base_uri):
+        if info.manifest and (info.manifest.arch, info.manifest.quantized) == (arch, quantized):
+            return info.uri
+    return None

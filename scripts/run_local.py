@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from model.arguments import DEFAULT_QUANTIZATION
-from model.publish import list_versions
+from model.arguments import quantization_from_env
+from model.publish import newest_version
 from scripts.demo_requests import hints, show, test_digits
 from scripts.local_stack import ROOT, child_env, function_server, gcs_emulator
 
@@ -71,15 +71,6 @@ def model_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines))
 
 
-def published_version(arch: str, quantize: str, base: str) -> str | None:
-    """The newest complete version of ``arch`` serving ``quantize`` under ``base``, if any:
-    one that a training run with the same settings would publish."""
-    for info in list_versions(base):
-        if info.manifest and (info.manifest.arch, info.manifest.quantized) == (arch, quantize):
-            return info.uri
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     base = f"gs://{BUCKET}/{PREFIX}"
@@ -88,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         env = child_env()
         print(f"== GCS emulator at {emulator_url}, bucket gs://{BUCKET}")
         # What `train` would serve: DIGITRUN_QUANTIZE reaches it through the environment.
-        quantize = os.environ.get("DIGITRUN_QUANTIZE") or DEFAULT_QUANTIZATION
-        uri = None if args.retrain else published_version(args.arch, quantize, base)
+        quantize = quantization_from_env()
+        uri = None if args.retrain else newest_version(base, args.arch, quantize)
         if uri:
             print(f"== reusing the published {args.arch} ({quantize}) version {uri}")
         else:

@@ -19,7 +19,7 @@ from function.contract.errors import (
 )
 from function.contract.manifest import MANIFEST_NAME, Manifest, file_entries
 from function.contract.storage import fetch_version, open_store
-from model.publish import list_versions, publish_version
+from model.publish import list_versions, newest_version, publish_version
 from scripts.local_stack import free_port
 from tests.code.test_artifact import minimal_manifest
 from tests.conftest import BUCKET
@@ -147,3 +147,19 @@ def test_local_files_are_readable_by_others(staged, tmp_path):
     saved = json.loads((tmp_path / "models" / manifest.version / MANIFEST_NAME).read_text())
     assert saved == manifest.as_dict()
     shutil.rmtree(uri)
+
+
+def test_newest_version_is_the_newest_of_that_arch_and_quantization(staged, tmp_path):
+    """What ``make run`` and the load-test stack reuse instead of training again."""
+    staging, manifest = staged
+    base = str(tmp_path / "models")
+    older = dataclasses.replace(manifest, version="20250101T000000Z-00000000")
+    other = dataclasses.replace(manifest, arch="cnn" if manifest.arch != "cnn" else "mlp")
+    publish_version(staging, older, base)
+    publish_version(staging, other, base)
+    assert newest_version(base, manifest.arch, manifest.quantized) == f"{base}/{older.version}"
+    assert newest_version(base, other.arch, manifest.quantized) == f"{base}/{other.version}"
+    assert (
+        newest_version(base, manifest.arch, "int8" if manifest.quantized != "int8" else "none")
+        is None
+    )
