@@ -20,6 +20,7 @@ from bench.result import (
     NOOP,
     OURS,
     QUANTIZED,
+    SERVERS,
     Run,
 )
 from bench.scenarios import Command, first_answers, inference_alone
@@ -100,7 +101,7 @@ def measure_batches(plan: Plan, run: Run, model: str, server: ServerProcess) -> 
     machine's speed meanwhile hits both sides of the ratio alike)."""
     tflite = plan.models[model].tflite
     before = inference_alone(tflite, LITERT_BATCHES, LITERT_SECONDS)
-    name = OURS if model == FLOAT else INT8
+    name = SERVERS[model]
     run.results.append(measure(name, server, plan.workloads.v2, plan.seconds))
     run.results.append(measure(name, server, plan.workloads.batch, plan.seconds))
     after = inference_alone(tflite, LITERT_BATCHES, LITERT_SECONDS)

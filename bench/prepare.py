@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.result import ModelInfo
+from bench.result import BATCH_JSON, ONE_DIGIT, V2_BINARY, ModelInfo
 from bench.wrk import Workload, lua_script
 from client.v2 import binary_request
 from function.contract.manifest import MANIFEST_NAME, Manifest
@@ -129,14 +129,10 @@ def make_workloads(tmp: Path, bodies: Bodies) -> Workloads:
         return lua_script(tmp / f"{name}.lua", "POST", body, headers)
 
     return Workloads(
-        single=Workload(
-            "/predict 1 digit", "/predict", script("single", bodies.single, JSON_HEADERS), 1
-        ),
-        batch=Workload(
-            "/predict batch 256", "/predict", script("batch", bodies.batch, JSON_HEADERS), BATCH
-        ),
+        single=Workload(ONE_DIGIT, "/predict", script("single", bodies.single, JSON_HEADERS), 1),
+        batch=Workload(BATCH_JSON, "/predict", script("batch", bodies.batch, JSON_HEADERS), BATCH),
         v2=Workload(
-            "V2 binary 256",
+            V2_BINARY,
             "/v2/models/mnist/infer",
             script("v2", bodies.v2, bodies.v2_headers),
             BATCH,

@@ -8,12 +8,9 @@ from dataclasses import dataclass
 
 from bench.result import (
     BATCH_JSON,
-    FLOAT,
-    INT8,
     NOOP,
     ONE_DIGIT,
-    OURS,
-    QUANTIZED,
+    SERVERS,
     V2_BINARY,
     Findings,
     Run,
@@ -28,8 +25,6 @@ from bench.targets import (
     median_of,
     row_value,
 )
-
-SERVERS = {FLOAT: OURS, QUANTIZED: INT8}
 
 
 @dataclass(frozen=True)

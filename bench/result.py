@@ -15,6 +15,7 @@ BATCH_JSON = "/predict batch 256"
 V2_BINARY = "V2 binary 256"
 # The models side by side, and the cold starts, by label.
 FLOAT, QUANTIZED = "float", "int8"
+SERVERS = {FLOAT: OURS, QUANTIZED: INT8}  # each model's server under test
 COLD_GS, COLD_DIR, COLD_NOOP = "gs:// emulator", "mounted directory", "no-model handler"
 
 

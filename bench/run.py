@@ -26,11 +26,10 @@ from bench.report import write_report
 from bench.result import FLOAT, QUANTIZED, Findings
 from bench.servers import serving_venv_size
 from bench.sweeps import batch_workloads, measure_sweeps
-from function.contract.quantization import NONE
+from function.contract.quantization import INT8, NONE
 from scripts.local_stack import ROOT, gcs_emulator
 
 BUCKET = "digitrun-bench"
-INT8 = "int8"
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, str]:
