@@ -87,7 +87,7 @@ def _tf_value(doc: FastJson, input_name: str, value: Any) -> Any:
     return doc.numbers(value)
 
 
-def v2_payload(body: bytes, datatypes: Mapping[str, str]) -> dict[str, Any] | None:
+def v2_payload(body: bytes | np.ndarray, datatypes: Mapping[str, str]) -> dict[str, Any] | None:
     """``datatypes``: each accepted V2 datatype → its numpy dtype."""
 
     def convert(doc: FastJson) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from function.inputs.tensors import (
     to_array,
     unit_pixels,
 )
-from function.web.body import is_json, media_type, read_body, read_buffer
+from function.web.body import is_json, media_type, read_buffer
 from function.web.context import Context
 from function.web.errors import UnsupportedMediaTypeError, clip
 from function.web.paths import MODEL_ROUTE_NAME
@@ -125,14 +125,16 @@ class V2Api:
                 f"send application/json, or {BINARY_MEDIA} with {HEADER_LENGTH}"
             )
         binary: bytes | memoryview = b""
-        if header_length is None:
-            header = await read_body(request, self._limit)
+        header: bytes | np.ndarray
+        if header_length is None:  # JSON: a streamed body's buffer is parsed as it is
+            header = await read_buffer(request, self._limit)
         else:  # the tensors are read where the body was written: no copy before LiteRT's
             body = memoryview(await read_buffer(request, self._limit))
             split = _header_length(header_length, len(body))
             header, binary = bytes(body[:split]), body[split:]
         read = partial(read_json, header, partial(v2_payload, datatypes=self._datatypes))
         payload = await off_loop_if_large(self._decoder, len(header), read)
+        del header, read  # read: a JSON body's buffer goes now, not after the answer
         if not isinstance(payload, dict):
             raise InvalidInputError("the inference request must be a JSON object")
         request_id = payload.get("id")
