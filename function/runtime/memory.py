@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import functools
 import logging
 import time
@@ -55,11 +54,11 @@ M_MMAP_THRESHOLD = -3
 
 @functools.cache
 def glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (it has ``malloc_trim`` and ``mallopt``), else None
-    (looked up once: ``find_library`` runs ``ldconfig``)."""
-    name = ctypes.util.find_library("c")
+    """The C library when it is glibc (it has ``malloc_trim`` and ``mallopt``), else None:
+    the symbols the process has loaded already (``CDLL(None)``; ``find_library`` would run
+    ``ldconfig`` at start-up)."""
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
         libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     except (OSError, AttributeError, TypeError):

@@ -50,7 +50,7 @@ class App:
     ) -> None:
         self.ctx = ctx
         self.router = router
-        self._exact = router.exact
+        self._route = router.route
         self._respond = ctx.respond
         self._slow = ctx.settings.slow_request_seconds
         self._log_requests = ctx.settings.log_requests
@@ -66,7 +66,7 @@ class App:
         scope = request.scope
         path: str = scope["path"]
         method: str = scope["method"]
-        route = self._exact.get(path) or self.router.fallback(path)
+        route = self._route(path)
         try:
             handler = route.handlers.get(method)
             if handler is None:

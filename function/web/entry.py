@@ -49,7 +49,7 @@ class Entry:
         (``date``); it always closes the connection. Counted in the metrics' errors by
         reason."""
         path = target.partition(b"?")[0].decode("latin-1")
-        route = self._router.exact.get(path) or self._router.fallback(path)
+        route = self._router.route(path)
         answer = error_response(exc, route.style)
         self._app.refused(route, answer.reason)
         headers = [header for header in answer.headers if header != CLOSE]

@@ -57,6 +57,10 @@ class Router:
                 self.exact[path] = served
         self._missing = {style: Route("", "unknown", style, {}) for style in ErrorStyle}
 
+    def route(self, path: str) -> Route:
+        """The route that answers ``path``: its exact one, else :meth:`fallback`'s."""
+        return self.exact.get(path) or self.fallback(path)
+
     def fallback(self, path: str) -> Route:
         """For a path not in the exact table: the prefix route it falls under, else its
         route without the trailing slash, else the catch-all of the path's protocol (no
