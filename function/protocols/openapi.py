@@ -23,6 +23,8 @@ from function.protocols.openapi_errors import (
     PICTURES_413,
     add_errors,
     connection_errors,
+    json_body,
+    ref,
 )
 from function.protocols.openapi_page import name_parameter, page_operation, prediction_id_header
 from function.protocols.openapi_schemas import PICTURE, schemas
@@ -166,14 +168,14 @@ def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) 
         f"{datatype} ({ranges[dtype]})" for datatype, dtype in input_datatypes(spec).items()
     )
     errors = sorted({*op.errors, 404} if versioned else op.errors)
-    schema = _ref(op.response) if op.response else {"type": "object"}
+    schema = ref(op.response) if op.response else {"type": "object"}
     operation: dict[str, Any] = {
         "summary": op.summary.format(input=inp.name, datatypes=datatypes, shapes=batch_shapes(inp)),
         "tags": [op.tag],
         "responses": {
             "200": _ok(name, schema, op.description),
             **{
-                str(status): _json(_ref(ERROR_SCHEMAS[style]), _error_text(status, op))
+                str(status): json_body(ref(ERROR_SCHEMAS[style]), _error_text(status, op))
                 for status in errors
             },
         },
@@ -181,7 +183,7 @@ def _operation(name: str, style: ErrorStyle, spec: TensorSpec, versioned: bool) 
     }
     if op.request:
         content = {
-            media: {"schema": _ref(schema_name)} if schema_name else _binary(media)
+            media: {"schema": ref(schema_name)} if schema_name else _binary(media)
             for media, schema_name in op.request.items()
         }
         if MULTIPART in content:  # the picture's part is itself a PNG or JPEG
@@ -195,7 +197,7 @@ def _error_text(status: int, op: Operation) -> str:
 
 
 def _ok(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    ok = _json(schema, description)
+    ok = json_body(schema, description)
     if name == "predict":
         ok["headers"] = prediction_id_header()
     if name == "v2_infer":  # binary outputs: an octet-stream answer with its header
@@ -242,11 +244,3 @@ def _version_parameter(model_version: str) -> dict[str, Any]:
         "description": f"The served model version (see GET {V2_MODEL}): any other is a 404",
         "schema": {"type": "string", "enum": [model_version]},
     }
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -48,15 +48,17 @@ def connection_errors() -> str:
 def add_errors(responses: dict[str, Any], style: ErrorStyle) -> None:
     """The statuses of every route: 405 for another method, and 408 when a body it reads
     stalls (an operation's own description of one is kept)."""
-    schema = _ref(ERROR_SCHEMAS[style])
-    responses.setdefault("405", _json(schema, ERRORS[405]))
+    schema = ref(ERROR_SCHEMAS[style])
+    responses.setdefault("405", json_body(schema, ERRORS[405]))
     if "413" in responses:  # it reads a body
-        responses.setdefault("408", _json(schema, ERRORS[408]))
+        responses.setdefault("408", json_body(schema, ERRORS[408]))
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, Any]:
+def ref(name: str) -> dict[str, Any]:
+    """A reference to the document's schema ``name``."""
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """A JSON response (or request body) of ``schema``."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from function.contract.spec import TensorSpec
+from function.protocols.openapi_errors import json_body, ref
 from function.protocols.page import CONTENT_TYPES, CSP, OTHER, load_assets
 from function.protocols.predict import PREDICTION_ID_HEADER
 from function.web.paths import PREDICT
@@ -25,7 +26,7 @@ def page_operation(name: str) -> dict[str, Any] | None:
         binary = {"schema": {"type": "string", "format": "binary"}}
         operation = _file("A file of the page (script, style sheet, image)", {}, "The file")
         operation["responses"]["200"]["content"] = {m: binary for m in media}
-        operation["responses"]["404"] = _json(NESTED_ERROR, "No such file")
+        operation["responses"]["404"] = json_body(NESTED_ERROR, "No such file")
         return operation
     if name == "feedback":
         return _feedback()
@@ -113,26 +114,20 @@ def _feedback() -> dict[str, Any]:
         "tags": ["predict"],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _ref("FeedbackRequest")}},
+            "content": {"application/json": {"schema": ref("FeedbackRequest")}},
         },
         "responses": {
-            "200": _json(_ref("FeedbackResponse"), "Counted in digitrun_feedback_total"),
-            "400": _json(NESTED_ERROR, "Not a JSON object, no prediction_id, actual not a digit"),
-            "404": _json(
+            "200": json_body(ref("FeedbackResponse"), "Counted in digitrun_feedback_total"),
+            "400": json_body(
+                NESTED_ERROR, "Not a JSON object, no prediction_id, actual not a digit"
+            ),
+            "404": json_body(
                 NESTED_ERROR,
                 "Unknown prediction id: not issued by this service for the model it serves "
                 "(altered, or issued before a restart without FEEDBACK_SECRET)",
             ),
-            "410": _json(NESTED_ERROR, "Expired prediction id (FEEDBACK_TTL_SECONDS)"),
-            "413": _json(NESTED_ERROR, "Body over MAX_BODY_BYTES"),
-            "415": _json(NESTED_ERROR, "Content-Type is not JSON"),
+            "410": json_body(NESTED_ERROR, "Expired prediction id (FEEDBACK_TTL_SECONDS)"),
+            "413": json_body(NESTED_ERROR, "Body over MAX_BODY_BYTES"),
+            "415": json_body(NESTED_ERROR, "Content-Type is not JSON"),
         },
     }
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -11,6 +11,7 @@ from typing import Any
 
 from function.contract.spec import TensorSpec
 from function.inputs.images import MAX_ENCODED_IMAGES
+from function.protocols.openapi_errors import ref
 from function.protocols.openapi_page import feedback_schemas
 from function.protocols.openapi_v2 import NULL, v2_schemas
 
@@ -120,7 +121,7 @@ def _predict(p: _Parts, max_batch: int) -> dict[str, Any]:
                 {"required": ["images"], "properties": {"images": array, "image": NULL}},
             ],
         },
-        "PredictAnswer": {"oneOf": [_ref("PredictResponse"), _ref("PredictBatchResponse")]},
+        "PredictAnswer": {"oneOf": [ref("PredictResponse"), ref("PredictBatchResponse")]},
         "PredictMultipart": {
             "type": "object",
             "required": ["image"],
@@ -228,7 +229,3 @@ def _tf_answers(probs: dict[str, Any]) -> dict[str, Any]:
 
 def _array(items: dict[str, Any], size: int) -> dict[str, Any]:
     return {"type": "array", "items": items, "minItems": size, "maxItems": size}
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
