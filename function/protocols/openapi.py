@@ -124,9 +124,11 @@ def document(
     model_version: str,
     spec: TensorSpec,
     max_batch: int = Settings.max_batch,
+    page_files: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The OpenAPI document (JSON-ready) of the routing table ``routes``, for batches of
-    at most ``max_batch`` images."""
+    at most ``max_batch`` images, the page serving ``page_files`` (default: the files of
+    the default static directory)."""
     paths: dict[str, Any] = {}
     for route in routes:
         item = paths.setdefault(route.path, {})
@@ -134,7 +136,7 @@ def document(
         if versioned:
             item["parameters"] = [_version_parameter(model_version)]
         if NAME in route.path:
-            item["parameters"] = [name_parameter()]
+            item["parameters"] = [name_parameter(page_files)]
         for method in route.handlers:
             operation = _operation(route.name, route.style, spec, versioned)
             add_errors(operation["responses"], route.style)

@@ -28,11 +28,14 @@ class DocsApi:
         self._spec = ctx.model.spec
         self._max_batch = ctx.settings.max_batch
         self._routes: tuple[Route, ...] = ()
+        self._page_files: tuple[str, ...] = ()
         self._body: bytes | None = None
 
-    def describe(self, routes: Iterable[Route]) -> None:
-        """The routes the document describes (the routing table calls this once)."""
+    def describe(self, routes: Iterable[Route], page_files: Iterable[str]) -> None:
+        """The routes the document describes and the files the page serves (the routing
+        table calls this once)."""
         self._routes = tuple(routes)
+        self._page_files = tuple(page_files)
         self._body = None
 
     def body(self) -> bytes:
@@ -41,7 +44,12 @@ class DocsApi:
             from function.protocols.openapi import document  # noqa: PLC0415 (first use)
 
             doc = document(
-                self._routes, self._server_version, self._model_version, self._spec, self._max_batch
+                self._routes,
+                self._server_version,
+                self._model_version,
+                self._spec,
+                self._max_batch,
+                self._page_files,
             )
             self._body = orjson.dumps(doc)
         return self._body

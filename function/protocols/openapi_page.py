@@ -5,6 +5,7 @@ the document. Media types come from the page's table, digits from the tensor spe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from function.contract.spec import TensorSpec
@@ -33,13 +34,16 @@ def page_operation(name: str) -> dict[str, Any] | None:
     return None
 
 
-def name_parameter() -> dict[str, Any]:
+def name_parameter(files: Iterable[str] | None = None) -> dict[str, Any]:
+    """The page's file name: one of ``files`` (those the page serves; default: the files
+    of the default static directory)."""
+    names = sorted(load_assets() if files is None else files)
     return {
         "name": "name",
         "in": "path",
         "required": True,
         "description": "A file of the page (any other name is a 404)",
-        "schema": {"type": "string", "enum": sorted(load_assets())},
+        "schema": {"type": "string", "enum": names},
     }
 
 

@@ -69,5 +69,5 @@ def routing_table(
         Route(f"{versioned}/ready",   "v2_model_ready",     PLAIN,  {"GET": v2.model_ready}),
         Route(f"{versioned}/infer",   "v2_infer",           PLAIN,  {"POST": v2.infer}),
     )  # fmt: skip
-    docs.describe(routes)
+    docs.describe(routes, page.assets)
     return routes
