@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from function.contract.quantization import INT8, QUANTIZATIONS
@@ -52,6 +52,20 @@ def _positive(kind: Callable[[str], Any], zero: bool = False) -> Callable[[str],
     return parse
 
 
+def _choice(values: Sequence[str]) -> Callable[[str], str]:
+    """``choices`` that hold for environment defaults too (argparse checks ``choices`` on
+    the command line only, but applies ``type`` to a string default as well)."""
+
+    def parse(text: str) -> str:
+        if text not in values:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(values)})"
+            )
+        return text
+
+    return parse
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value < 1.0:
@@ -79,7 +93,8 @@ def _add_train(train: argparse.ArgumentParser) -> None:
     )
     train.add_argument(
         "--arch",
-        choices=ARCHS,
+        type=_choice(ARCHS),
+        metavar="{" + ",".join(ARCHS) + "}",
         default=_env("DIGITRUN_ARCH", "mlp"),
         help="architecture [env DIGITRUN_ARCH; default mlp]",
     )
@@ -126,7 +141,8 @@ def _add_served(train: argparse.ArgumentParser) -> None:
     """What ``train`` publishes, and where."""
     train.add_argument(
         "--quantize",
-        choices=QUANTIZATIONS,
+        type=_choice(QUANTIZATIONS),
+        metavar="{" + ",".join(QUANTIZATIONS) + "}",
         default=_env("DIGITRUN_QUANTIZE", DEFAULT_QUANTIZATION),
         help="int8 serves a quantization of the model, published only if its test accuracy "
         "drops by at most 0.1 point and its argmax agrees with the float model on >= 99.8%% "

@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 
 from function.contract.errors import StorageError
 from function.contract.manifest import SERVED_FILE
-from function.contract.quantization import NONE, QUANTIZATIONS
+from function.contract.quantization import NONE
 from function.errors import DigitrunError
-from model.architectures import ARCHS
 from model.arguments import EXIT_USAGE, build_parser
 from model.native_logs import quiet_native_logs
 
@@ -143,10 +142,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train" and args.arch not in ARCHS:  # choices skip env defaults
-        parser.error(f"argument --arch: invalid choice: {args.arch!r} (choose from mlp, cnn)")
-    if args.command == "train" and args.quantize not in QUANTIZATIONS:
-        parser.error(f"argument --quantize: invalid choice: {args.quantize!r} (none, int8)")
     level = os.environ.get("LOG_LEVEL", "WARNING").upper()
     if level not in LOG_LEVELS:
         parser.error(f"LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
