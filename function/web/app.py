@@ -59,7 +59,6 @@ class App:
         # Large requests' freed memory goes back to the system (function.runtime.memory).
         self.trimmer = trimmer or heap_trimmer()
         self._trim = self.trimmer.after_request if self.trimmer.enabled else None
-        self._large_bytes = self.trimmer.large_bytes
 
     async def handle(self, request: Request) -> Response:
         started = perf_counter()
@@ -87,10 +86,7 @@ class App:
         if self._recorder is not None:
             self._recorder.request(route.name, method, status, seconds)
         if self._trim is not None:
-            size = len(response.body)
-            if size < self._large_bytes:  # a large answer decides alone: no header to read
-                size = max(size, _declared_length(request))
-            self._trim(size, seconds)
+            self._trim(max(len(response.body), _declared_length(request)), seconds)
         return response
 
     def refused(self, route: Route, reason: str) -> None:
