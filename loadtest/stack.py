@@ -27,6 +27,7 @@ class Target:
     metrics_url: str | None
     model: str | None = None  # the model URI, when the stack was started here
     server_log: Path | None = None
+    server_pid: int | None = None  # the server's master, when the stack was started here
 
 
 def published(arch: str, base: str) -> str | None:
@@ -68,7 +69,7 @@ def local_stack(
         )
         try:
             server.wait_ready(START_TIMEOUT)
-            yield Target(server.url, f"{server.url}/metrics", uri, log)
+            yield Target(server.url, f"{server.url}/metrics", uri, log, server.process.pid)
         finally:
             server.stop()
 

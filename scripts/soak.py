@@ -38,32 +38,31 @@ from typing import Any
 
 import psutil
 
+from bench.servers import tree_rss_mb
 from loadtest import say
 from loadtest.analysis import read_history
 from loadtest.stack import local_stack
 from scripts.local_stack import ROOT, child_env
 
-MB = 1024 * 1024
 RSS_GROWTH = 0.10
 P99_RATIO = 1.5
 LATENCY_GUESS_S = 0.004  # a request's time at 70% load, added to the think time
 MAX_USERS = 256  # connections: well under the server's MAX_CONNECTIONS (512 per worker)
 
 
-def worker_rss_mb(port: int) -> float:
-    """The RSS of the server's workers (their sum), found by the master's ``--port``."""
-    for process in psutil.process_iter(["cmdline"]):
-        if f"--port={port}" in (process.info["cmdline"] or []):
-            workers = process.children(recursive=True)
-            return sum(worker.memory_info().rss for worker in workers) / MB
-    raise RuntimeError(f"no server process listens on port {port}")
+def worker_rss_mb(pid: int) -> float:
+    """The RSS of the server's workers (their sum): the children of its master ``pid``."""
+    sizes = tree_rss_mb(pid)
+    if not sizes:
+        raise RuntimeError(f"the server (pid {pid}) is gone")
+    return sum(sizes[1:])
 
 
 class RssSampler:
     """(epoch seconds, worker RSS MB) every ``every`` seconds, in a thread."""
 
-    def __init__(self, port: int, every: float = 5.0) -> None:
-        self.port, self.every = port, every
+    def __init__(self, pid: int, every: float = 5.0) -> None:
+        self.pid, self.every = pid, every
         self.samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -71,10 +70,10 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             with contextlib.suppress(psutil.Error, RuntimeError):
-                self.samples.append((time.time(), worker_rss_mb(self.port)))
+                self.samples.append((time.time(), worker_rss_mb(self.pid)))
 
     def __enter__(self) -> RssSampler:
-        self.samples.append((time.time(), worker_rss_mb(self.port)))
+        self.samples.append((time.time(), worker_rss_mb(self.pid)))
         self._thread.start()
         return self
 
@@ -210,7 +209,7 @@ def soak(options: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     with local_stack(options.state, "mlp", None, 1, out) as stack:
         url = stack.url
-        port = int(url.rsplit(":", 1)[1])
+        assert stack.server_pid is not None  # local_stack started the server
         capacity = loadtest(url, out / "capacity", [
             "--shape", "smoke", "--users", str(options.users),
             "--duration", str(options.capacity_seconds), "--think-time", "0",
@@ -220,7 +219,7 @@ def soak(options: argparse.Namespace) -> dict[str, Any]:
         users = max(1, round(target * (think + LATENCY_GUESS_S)))
         say(f"== capacity {capacity['rps']:,.0f} req/s: {users} users for {target:,.0f} req/s")
         seconds = options.minutes * 60 + 5  # the last minute is whole
-        with RssSampler(port) as sampler:
+        with RssSampler(stack.server_pid) as sampler:
             run = loadtest(url, out / "soak", [
                 "--shape", "soak", "--users", str(users), "--duration", str(seconds),
                 "--think-time", f"{think:.4f}",
