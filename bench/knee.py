@@ -1,6 +1,7 @@
 """Where cost stops paying: the connection count beyond which latency grows and throughput
-does not (the knee, and the Cloud Run ``concurrency`` it implies per vCPU), and the batch
-size beyond which images/s stops growing. Pure functions over the sweeps' numbers."""
+does not (the knee), the most connections that keep the p99 promise (the ceiling), the
+Cloud Run ``concurrency`` per vCPU the two imply, and the batch size beyond which images/s
+stops growing. Pure functions over the sweeps' numbers."""
 
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ def connection_knee(
     return Knee(ordered[-1], None)
 
 
+def promise_ceiling(points: Sequence[Point], p99_limit_ms: float) -> Point | None:
+    """The most connections up to which every point of the sweep keeps p99 within
+    ``p99_limit_ms`` (None when even the fewest break it)."""
+    ceiling = None
+    for point in sorted(points, key=lambda p: p.connections):
+        if point.p99_ms > p99_limit_ms:
+            break
+        ceiling = point
+    return ceiling
+
+
 def plateau(by_size: Mapping[int, float], min_gain: float = RPS_GAIN) -> int:
     """The smallest size from which no larger size adds ``min_gain`` or more (images/s): where
     batching stops paying."""
@@ -87,8 +99,7 @@ def knee_prose(knee: Knee) -> str:
         return (
             f"No knee up to {at.connections} connections: p99 never grew more than "
             f"{P99_RISE:.0f}x in one step, ending at {at.rps:,.0f} req/s, p99 "
-            f"{at.p99_ms:.1f} ms. The sweep sets no upper bound on Cloud Run `concurrency`; "
-            f"{at.connections} per vCPU is the highest measured here."
+            f"{at.p99_ms:.1f} ms."
         )
     past = knee.past
     rule = (
@@ -102,9 +113,38 @@ def knee_prose(knee: Knee) -> str:
         f"{at.rps:,.0f} req/s with p99 {at.p99_ms:.1f} ms; at {past.connections} it serves "
         f"{past.rps:,.0f} req/s ({gain(at.rps, past.rps):+.0%}) while p99 grows "
         f"{past.p99_ms / at.p99_ms:.1f}x to {past.p99_ms:.1f} ms — past the knee extra "
-        f"connections mostly queue{rule}. That implies a Cloud Run `concurrency` of about "
-        f"**{knee.concurrency_per_vcpu} per vCPU** (requests beyond it are better sent to "
-        f"another instance than queued on this one)."
+        f"connections mostly queue{rule}."
+    )
+
+
+def concurrency_prose(knee: Knee, ceiling: Point | None, p99_limit_ms: float) -> str:
+    """The Cloud Run ``concurrency`` per vCPU the knee and the p99 promise's ceiling imply:
+    from the knee (one core's throughput reached) up to the ceiling (the most connections
+    that keep the promise)."""
+    promise = f"the p99 promise (≤ {p99_limit_ms:g} ms)"
+    if ceiling is None:
+        return f"No connection count of the sweep keeps {promise}."
+    lowest = knee.concurrency_per_vcpu
+    if knee.past is None and ceiling.connections >= lowest:
+        return (
+            f"Every connection count of the sweep keeps {promise}: it sets no upper bound on "
+            f"Cloud Run `concurrency`; {ceiling.connections} per vCPU is the highest measured "
+            f"here."
+        )
+    if ceiling.connections <= lowest:
+        return (
+            f"That implies a Cloud Run `concurrency` of about **{ceiling.connections} per "
+            f"vCPU**: {ceiling.connections} connections are the most that keep {promise} "
+            f"(p99 {ceiling.p99_ms:.1f} ms there); requests beyond it are better sent to "
+            f"another instance than queued on this one."
+        )
+    return (
+        f"Cloud Run `concurrency` per vCPU therefore belongs between **{lowest} and "
+        f"{ceiling.connections}**: {lowest} is where one core's throughput is reached (fewer "
+        f"leave it idle between requests), {ceiling.connections} the most connections "
+        f"measured that keep {promise} (p99 {ceiling.p99_ms:.1f} ms, {ceiling.rps:,.0f} "
+        f"req/s there). Up to the ceiling a burst queues on this core within the promise; "
+        f"past it, it is better sent to another instance."
     )
 
 

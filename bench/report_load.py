@@ -6,11 +6,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.knee import Point, connection_knee, knee_prose, plateau_prose
+from bench.knee import (
+    Point,
+    concurrency_prose,
+    connection_knee,
+    knee_prose,
+    plateau_prose,
+    promise_ceiling,
+)
 from bench.plots import BATCH_PNG, CONNECTIONS_PNG, batch_plot, connections_plot
 from bench.result import Findings, Result, Sweeps
 from bench.servers import LOAD_CPU
 from bench.sweeps import BINARY_SERIES, JSON_SERIES, ROOF_SERIES
+from bench.targets import P99_ONE_DIGIT
 
 
 def load_section(findings: Findings, out_dir: Path, plots: Path | None) -> list[str]:
@@ -20,6 +28,8 @@ def load_section(findings: Findings, out_dir: Path, plots: Path | None) -> list[
         return []
     points = [Point(r.connections, r.requests_per_s, r.p99_ms) for r in sweeps.connections]
     knee = connection_knee(points)
+    limit = P99_ONE_DIGIT.threshold
+    ceiling = promise_ceiling(points, limit)
     lines = [
         "## How cost grows with load",
         "",
@@ -37,7 +47,12 @@ def load_section(findings: Findings, out_dir: Path, plots: Path | None) -> list[
     if plots is not None:
         png = connections_plot(points, knee, plots / CONNECTIONS_PNG)
         lines += [f"![req/s and p99 against connections]({link(png, out_dir)})", ""]
-    lines += [*connections_table(sweeps.connections), "", knee_prose(knee), ""]
+    lines += [
+        *connections_table(sweeps.connections),
+        "",
+        f"{knee_prose(knee)} {concurrency_prose(knee, ceiling, limit)}",
+        "",
+    ]
     lines += [
         f"RSS during the sweeps peaked at {sweeps.peak_rss_mb} MB ({sweeps.peak_rss_at}): "
         f"the request's own buffers, beside the 120 MB per process the targets judge at "

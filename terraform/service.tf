@@ -32,13 +32,16 @@ resource "google_cloud_run_v2_service" "service" {
     execution_environment = "EXECUTION_ENVIRONMENT_GEN2" # the Cloud Storage volume needs gen2
     timeout               = "${var.request_timeout_seconds}s"
 
-    # Concurrency, sized from BENCHMARKS.md. The service is CPU-bound: each worker runs one
-    # LiteRT call per request inline on its event loop, at ~3,000 one-digit requests/s per
-    # core (p50 ~4.4 ms with 16 connections; a 256-image batch ~12 ms of CPU). Requests
-    # beyond what the cores can run only queue inside the instance, so concurrency is kept
-    # small: 16 per vCPU bounds the wait of a single-digit request behind the others to ~5 ms
-    # and of a batch to ~200 ms, and past that Cloud Run adds instances instead of queueing
-    # (its default of 80 would let a burst wait five times longer on one core).
+    # Concurrency, sized from BENCHMARKS.md ("How cost grows with load"). The service is
+    # CPU-bound: each worker runs one LiteRT call per request inline on its event loop, at
+    # ~10,000 one-digit requests/s per core (a 256-digit batch: ~1-2 ms of CPU as V2 binary,
+    # ~5-6 ms as JSON). One core's throughput is reached at 4 connections; up to 16 its p99
+    # keeps the 10 ms promise (~3 ms), beyond that requests only queue. 16 per vCPU is the
+    # top of that range: a request also counts while its body uploads and its answer
+    # downloads, which costs the event loop nothing, and a burst up to 16 deep waits on this
+    # core within the promise (behind 16 batches ~100 ms) instead of on a new instance's
+    # cold start; past it Cloud Run adds instances (its default of 80 would let a burst wait
+    # five times longer on one core).
     max_instance_request_concurrency = var.concurrency_per_cpu * tonumber(var.cpu)
 
     scaling {

@@ -1,11 +1,20 @@
-"""Where cost stops paying (bench/knee.py): the connection knee and the Cloud Run
-concurrency it implies, and where batching stops adding images/s."""
+"""Where cost stops paying (bench/knee.py): the connection knee, the most connections that
+keep the p99 promise, the Cloud Run concurrency the two imply, and where batching stops
+adding images/s."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.knee import Point, connection_knee, knee_prose, plateau, plateau_prose
+from bench.knee import (
+    Point,
+    concurrency_prose,
+    connection_knee,
+    knee_prose,
+    plateau,
+    plateau_prose,
+    promise_ceiling,
+)
 
 # A typical sweep: throughput saturates at 16, p99 queues beyond.
 SWEEP = [
@@ -66,11 +75,69 @@ def test_no_knee_within_the_sweep_is_said_so():
     assert "No knee up to 16 connections" in knee_prose(knee)
 
 
-def test_the_prose_names_the_knee_and_the_concurrency():
+def test_the_prose_names_the_knee():
     text = knee_prose(connection_knee(SWEEP))
     assert "**16 connections**" in text
-    assert "**16 per vCPU**" in text
     assert "+1%" in text  # 3,400 → 3,450 req/s
+
+
+def test_the_ceiling_is_the_most_connections_that_keep_the_p99_promise():
+    assert promise_ceiling(SWEEP, 10.0).connections == 16  # 64 connections: p99 25 ms
+    assert promise_ceiling(SWEEP, 25.0).connections == 64
+    assert promise_ceiling(SWEEP, 0.5) is None  # even one connection breaks it
+
+
+def test_a_point_past_a_broken_promise_does_not_raise_the_ceiling():
+    # 64 breaks the promise; 256 keeps it again (noise): the ceiling stays below the break.
+    points = [
+        Point(4, 1000, 1.0),
+        Point(16, 1100, 4.0),
+        Point(64, 1100, 12.0),
+        Point(256, 900, 9.0),
+    ]
+    assert promise_ceiling(points, 10.0).connections == 16
+
+
+def test_a_ceiling_at_the_knee_implies_one_concurrency():
+    knee = connection_knee(SWEEP)
+    text = concurrency_prose(knee, promise_ceiling(SWEEP, 10.0), 10.0)
+    assert "**16 per vCPU**" in text
+    assert "≤ 10 ms" in text
+
+
+def test_a_ceiling_past_the_knee_implies_a_range_from_the_knee_to_the_ceiling():
+    # Today's shape: one core saturates at 4 connections, p99 stays under 10 ms up to 16.
+    points = [
+        Point(1, 6066, 0.28),
+        Point(4, 10188, 0.84),
+        Point(16, 10761, 2.85),
+        Point(64, 9323, 11.65),
+        Point(256, 7889, 2342.0),
+    ]
+    knee = connection_knee(points)
+    assert knee.at.connections == 4
+    text = concurrency_prose(knee, promise_ceiling(points, 10.0), 10.0)
+    assert "between **4 and 16**" in text
+    assert "p99 2.9 ms, 10,761 req/s" in text
+
+
+def test_a_knee_past_the_ceiling_implies_the_ceiling():
+    knee = connection_knee(SWEEP)  # the knee at 16, but a 5 ms promise holds only up to 4
+    text = concurrency_prose(knee, promise_ceiling(SWEEP, 5.0), 5.0)
+    assert "**4 per vCPU**" in text
+
+
+def test_a_promise_no_point_keeps_is_said_so():
+    knee = connection_knee(SWEEP)
+    assert "No connection count" in concurrency_prose(knee, promise_ceiling(SWEEP, 0.5), 0.5)
+
+
+def test_no_knee_and_no_broken_promise_sets_no_upper_bound():
+    points = [Point(1, 1000, 1.0), Point(4, 2000, 1.5), Point(16, 3000, 2.9)]
+    knee = connection_knee(points)
+    text = concurrency_prose(knee, promise_ceiling(points, 10.0), 10.0)
+    assert "no upper bound" in text
+    assert "16 per vCPU is the highest measured" in text
 
 
 def test_no_points_is_an_error():
