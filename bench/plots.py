@@ -5,22 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import matplotlib
-import matplotlib.ticker
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from bench.knee import Knee, Point
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 BATCH_PNG = "batch.png"
 CONNECTIONS_PNG = "connections.png"
 
 
+def pyplot() -> ModuleType:
+    """matplotlib's pyplot on the file-only backend, imported when a plot is drawn (not when
+    the bench loads: ~0.3 s and a global backend switch)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
 def batch_plot(batch: Mapping[str, Mapping[int, float]], roof: str, path: Path) -> Path:
     """Images/s against batch size, one line per series; ``roof`` dashed."""
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig, ax = pyplot().subplots(figsize=(7, 4.2), dpi=110)
     for series, by_size in batch.items():
         sizes = sorted(by_size)
         style = "--" if series == roof else "-"
@@ -40,7 +51,7 @@ def connections_plot(points: Sequence[Point], knee: Knee, path: Path) -> Path:
     """Req/s and p99 against concurrent connections (one digit), the knee marked."""
     ordered = sorted(points, key=lambda p: p.connections)
     counts = [p.connections for p in ordered]
-    fig, rps_ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig, rps_ax = pyplot().subplots(figsize=(7, 4.2), dpi=110)
     rps_ax.plot(counts, [p.rps for p in ordered], "-o", color="tab:blue", label="req/s")
     rps_ax.set_xscale("log", base=2)
     label_ticks(rps_ax, counts)
@@ -60,16 +71,18 @@ def connections_plot(points: Sequence[Point], knee: Knee, path: Path) -> Path:
     return save(fig, path)
 
 
-def label_ticks(ax: plt.Axes, values: Sequence[int]) -> None:
+def label_ticks(ax: Axes, values: Sequence[int]) -> None:
     """Ticks at the measured x values, written plainly (1, 8, 32, not powers of 2)."""
+    from matplotlib.ticker import NullLocator  # noqa: PLC0415
+
     ax.set_xticks(list(values), [f"{v:,}" for v in values])
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
+def save(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG at ``path`` (its folder made) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
+    pyplot().close(fig)
     return path

@@ -5,12 +5,8 @@ own histogram."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
 COLORS = {"p50": "tab:green", "p95": "tab:orange", "p99": "tab:red"}
 FILES = {
@@ -19,6 +15,17 @@ FILES = {
     "errors": "errors.png",
     "crosscheck": "crosscheck.png",
 }
+
+
+def pyplot() -> ModuleType:
+    """matplotlib's pyplot on the file-only backend, imported when a plot is drawn (not when
+    the runner loads: ~0.3 s and a global backend switch)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
 
 
 def _seconds(history: list[dict[str, Any]]) -> list[float]:
@@ -43,7 +50,7 @@ def timeline(
     """req/s, p50/p95/p99 (Locust's 10 s window) and users (and other processes' share of
     the CPUs), against time."""
     x = _seconds(history)
-    fig, (rate, latency, users) = plt.subplots(3, 1, sharex=True, figsize=(10, 8))
+    fig, (rate, latency, users) = pyplot().subplots(3, 1, sharex=True, figsize=(10, 8))
     rate.plot(x, _series(history, "rps"), label="req/s", color="tab:blue")
     rate.plot(x, _series(history, "fps"), label="failures/s", color="tab:red")
     rate.set_ylabel("requests / s")
@@ -68,7 +75,7 @@ def timeline(
     fig.suptitle("The run over time (Locust's view)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def latency_vs_users(
@@ -76,7 +83,7 @@ def latency_vs_users(
 ) -> None:
     """Each load step's own p50/p95/p99 and req/s against its users."""
     users = [s["users"] for s in steps]
-    fig, latency = plt.subplots(figsize=(10, 5))
+    fig, latency = pyplot().subplots(figsize=(10, 5))
     for key, color in COLORS.items():
         values = [s[key] if s[key] is not None else float("nan") for s in steps]
         latency.plot(users, values, marker="o", label=key, color=color)
@@ -96,13 +103,13 @@ def latency_vs_users(
     fig.suptitle("Latency and throughput against users (one point per load step)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def errors(history: list[dict[str, Any]], path: Path) -> None:
     """Failures per second and the cumulative failure ratio against time."""
     x = _seconds(history)
-    fig, per_second = plt.subplots(figsize=(10, 4))
+    fig, per_second = pyplot().subplots(figsize=(10, 4))
     per_second.plot(x, _series(history, "fps"), color="tab:red", label="failures/s")
     per_second.set_ylabel("failures / s")
     per_second.set_xlabel("seconds since the start")
@@ -120,12 +127,12 @@ def errors(history: list[dict[str, Any]], path: Path) -> None:
     per_second.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def crosscheck(rows: list[dict[str, Any]], path: Path) -> None:
     """p50 and p95 per route: Locust (client) beside the service's handler histogram."""
-    fig, axis = plt.subplots(figsize=(10, 4.5))
+    fig, axis = pyplot().subplots(figsize=(10, 4.5))
     series = [
         ("locust", "p50", "Locust p50", "tab:blue"),
         ("server", "p50", "handler p50", "tab:cyan"),
@@ -144,7 +151,7 @@ def crosscheck(rows: list[dict[str, Any]], path: Path) -> None:
     axis.set_title("Locust's response time against the service's own handler time")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def draw_all(summary: dict[str, Any], history: list[dict[str, Any]], folder: Path) -> dict:
