@@ -121,7 +121,7 @@ def concurrency_prose(knee: Knee, ceiling: Point | None, p99_limit_ms: float) ->
     """The Cloud Run ``concurrency`` per vCPU the knee and the p99 promise's ceiling imply:
     from the knee (one core's throughput reached) up to the ceiling (the most connections
     that keep the promise)."""
-    promise = f"the p99 promise (≤ {p99_limit_ms:g} ms)"
+    promise = f"the p99 promise of ≤ {p99_limit_ms:g} ms"
     if ceiling is None:
         return f"No connection count of the sweep keeps {promise}."
     lowest = knee.concurrency_per_vcpu

@@ -102,7 +102,7 @@ def test_the_sweeps_are_plotted_beside_the_report_and_the_knee_named(tmp_path):
         assert (tmp_path / "docs" / "bench" / png).read_bytes().startswith(b"\x89PNG")
     assert "The knee is at **16 connections**" in text
     assert "**16 per vCPU**" in text
-    assert "the most that keep the p99 promise (≤ 10 ms)" in text
+    assert "the most that keep the p99 promise of ≤ 10 ms" in text
     assert "| 256 | 8,000 | 50,000 | 100,000 | 0.08x | 0.50x |" in text
 
 
