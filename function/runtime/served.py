@@ -30,6 +30,7 @@ import numpy as np
 
 from function.contract.errors import ArtifactError
 from function.contract.manifest import Manifest
+from function.contract.quantization import NONE
 from function.contract.spec import SPEC, TensorSpec
 from function.contract.storage import fetch_served, with_retries
 from function.runtime.litert import LiteRTModel
@@ -48,6 +49,11 @@ class ServedModel:
         self.path = path
         self._model = model
         self._pid = os.getpid()
+        # An int8 file's softmax is quantized: its probabilities move in steps of 1/256, so
+        # a row sums to 1 only within a few steps (a sure digit tops out at 0.996). Each row
+        # is divided by its sum: every answer is a distribution again, like the float
+        # model's (the original API's clients may rely on it), and the argmax is unchanged.
+        self._renormalize = manifest.quantized != NONE
         self.load_seconds = 0.0
         # Called with (images, probabilities, seconds) after every inference (metrics).
         self.on_inference: Callable[[np.ndarray, np.ndarray, float], None] | None = None
@@ -61,10 +67,17 @@ class ServedModel:
         model = self._model
         hook = self.on_inference
         if hook is None:
-            return model.predict(images)
+            return self._distribution(model.predict(images))
         started = time.perf_counter()
         probabilities = model.predict(images)
-        hook(images, probabilities, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        hook(images, self._distribution(probabilities), seconds)
+        return probabilities
+
+    def _distribution(self, probabilities: np.ndarray) -> np.ndarray:
+        """``probabilities``, each row divided by its sum when the file is quantized."""
+        if self._renormalize:
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
         return probabilities
 
     def reopen_after_fork(self) -> None:

@@ -15,6 +15,7 @@ import requests
 
 from function.contract.manifest import INT8_FILE, SERVED_FILE
 from function.runtime.litert import LiteRTModel
+from loadtest import checks
 from scripts.local_stack import ServerProcess, start_function
 from tests.conftest import run_cli
 
@@ -127,15 +128,26 @@ def int8_server(int8_version: Path, tmp_path_factory: pytest.TempPathFactory):
 
 def test_the_function_serves_the_int8_file(int8_server, int8_version, mnist):
     x = mnist.x_test[:20]
-    served = LiteRTModel(int8_version / INT8_FILE).predict_many(x)
+    quantized = LiteRTModel(int8_version / INT8_FILE).predict_many(x)
     float_probs = LiteRTModel(int8_version / SERVED_FILE).predict_many(x)
-    assert not np.array_equal(served, float_probs)  # the two files answer differently
+    assert not np.array_equal(quantized, float_probs)  # the two files answer differently
+    # The int8 file's softmax moves in steps of 1/256: its rows miss 1 by a step or more
+    # (a sure digit tops out at 255/256); the function divides each row by its sum.
+    assert np.abs(quantized.sum(axis=1) - 1).max() >= 1 / 256 - 1e-6
+    served = quantized / quantized.sum(axis=1, keepdims=True)
 
     response = requests.post(f"{int8_server.url}/predict", json={"images": x.tolist()}, timeout=5)
     assert response.status_code == 200, response.text
     body = response.json()
     np.testing.assert_allclose(body["probabilities"], served, rtol=0, atol=1e-6)
-    assert body["predictions"] == served.argmax(axis=1).tolist()
+    np.testing.assert_allclose(np.sum(body["probabilities"], axis=1), 1, rtol=0, atol=1e-6)
+    assert body["predictions"] == quantized.argmax(axis=1).tolist()
+    # The load test's answer check (probabilities summing to 1 within 1e-3) accepts it.
+    assert checks.predict_batch(response.content, {}, len(x)).tolist() == body["predictions"]
+
+    single = requests.post(f"{int8_server.url}/predict", json={"image": x[0].tolist()}, timeout=5)
+    assert single.status_code == 200, single.text
+    assert single.json()["confidence"] == pytest.approx(served[0].max(), abs=1e-6)
 
     v2 = requests.post(
         f"{int8_server.url}/v2/models/mnist/infer",
