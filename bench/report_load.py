@@ -17,7 +17,7 @@ from bench.knee import (
 from bench.plots import BATCH_PNG, CONNECTIONS_PNG, batch_plot, connections_plot
 from bench.result import Findings, Result, Sweeps
 from bench.servers import LOAD_CPU
-from bench.sweeps import BINARY_SERIES, JSON_SERIES, ROOF_SERIES
+from bench.sweeps import BINARY_SERIES, CONNECTION_ROUNDS, JSON_SERIES, ROOF_SERIES
 from bench.targets import P99_ONE_DIGIT
 
 
@@ -36,8 +36,10 @@ def load_section(findings: Findings, out_dir: Path, plots: Path | None) -> list[
         f"Measured once, after the runs, against one server in the default configuration "
         f"except `MAX_BODY_BYTES={sweeps.max_body_bytes}` (1,024 digits as JSON exceed the "
         f"default 4 MiB): {sweeps.seconds:.0f} s of wrk per point after a 1 s warm-up, "
-        f"16 connections for the batch sizes; LiteRT alone (a tight loop on the served "
-        f"file, same core, no HTTP) is the roof.",
+        f"16 connections for the batch sizes; the connection counts {CONNECTION_ROUNDS} "
+        f"times, up and down in turn (req/s the mean of a count's runs, percentiles their "
+        f"median); LiteRT alone (a tight loop on the served file, same core, no HTTP) is "
+        f"the roof.",
         "",
     ]
     if plots is not None:

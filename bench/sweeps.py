@@ -14,10 +14,10 @@ from bench.prepare import JSON_HEADERS
 from bench.result import OURS, Result, Sweeps
 from bench.scenarios import inference_alone
 from bench.servers import Ready, pinned_server
-from bench.wrk import Workload, lua_script, measure
+from bench.wrk import Workload, lua_script, measure, result_of, run_wrk
 from client.v2 import binary_request
 from function.contract.spec import SPEC
-from scripts.local_stack import free_port, function_command
+from scripts.local_stack import ServerProcess, free_port, function_command
 
 BATCH_SIZES = (1, 8, 32, 128, 256, 1024)
 CONNECTION_COUNTS = (1, 4, 16, 64, 256)
@@ -25,6 +25,10 @@ JSON_SERIES, BINARY_SERIES, ROOF_SERIES = "JSON /predict", "V2 binary", "bare Li
 # 1,024 digits as JSON (4 decimals) are ~4.5 MB, over the default MAX_BODY_BYTES (4 MiB)
 SWEEP_MAX_BODY_BYTES = 16 * 2**20
 SWEEP_WARM_UP_S = 1
+# The connection counts are run up, then down: a count's req/s is the mean of its two runs,
+# its percentiles their median, so a slow stretch of the machine does not land on one point
+# alone (one 3-s run at 4 connections once came out 26% slow and moved the knee).
+CONNECTION_ROUNDS = 2
 
 
 def sweep_seconds(seconds: float) -> float:
@@ -75,11 +79,23 @@ def measure_sweeps(
                 row = measure(OURS, server, workload, point, warm_up=SWEEP_WARM_UP_S)
                 sweeps.batch[series][size] = row.images_per_s
                 note(sweeps, row)
-        for connections in CONNECTION_COUNTS:
-            row = measure(OURS, server, single, point, connections, SWEEP_WARM_UP_S)
+        for row in connection_sweep(server, single, point):
             sweeps.connections.append(row)
             note(sweeps, row)
     return sweeps
+
+
+def connection_sweep(server: ServerProcess, single: Workload, point: float) -> list[Result]:
+    """One digit at every connection count, ``CONNECTION_ROUNDS`` times, up and down in
+    turn: a row per count (its runs' mean req/s, median percentiles)."""
+    url = f"{server.url}{single.path}"
+    runs: dict[int, list[dict[str, float]]] = {count: [] for count in CONNECTION_COUNTS}
+    for index in range(CONNECTION_ROUNDS):
+        order = CONNECTION_COUNTS if index % 2 == 0 else tuple(reversed(CONNECTION_COUNTS))
+        for count in order:
+            run_wrk(url, single.script, SWEEP_WARM_UP_S, count)
+            runs[count].append(run_wrk(url, single.script, point, count))
+    return [result_of(OURS, server, single, runs[count], count) for count in CONNECTION_COUNTS]
 
 
 def note(sweeps: Sweeps, row: Result) -> None:
