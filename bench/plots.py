@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from bench.knee import Knee, Point
+from scripts.plotting import pyplot
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -16,17 +16,6 @@ if TYPE_CHECKING:
 
 BATCH_PNG = "batch.png"
 CONNECTIONS_PNG = "connections.png"
-
-
-def pyplot() -> ModuleType:
-    """matplotlib's pyplot on the file-only backend, imported when a plot is drawn (not when
-    the bench loads: ~0.3 s and a global backend switch)."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
 
 
 def batch_plot(batch: Mapping[str, Mapping[int, float]], roof: str, path: Path) -> Path:

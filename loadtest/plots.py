@@ -5,8 +5,9 @@ own histogram."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from scripts.plotting import pyplot
 
 COLORS = {"p50": "tab:green", "p95": "tab:orange", "p99": "tab:red"}
 FILES = {
@@ -15,17 +16,6 @@ FILES = {
     "errors": "errors.png",
     "crosscheck": "crosscheck.png",
 }
-
-
-def pyplot() -> ModuleType:
-    """matplotlib's pyplot on the file-only backend, imported when a plot is drawn (not when
-    the runner loads: ~0.3 s and a global backend switch)."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
 
 
 def _seconds(history: list[dict[str, Any]]) -> list[float]:

@@ -43,6 +43,7 @@ from loadtest import say
 from loadtest.analysis import read_history
 from loadtest.stack import local_stack
 from scripts.local_stack import ROOT, child_env
+from scripts.plotting import pyplot
 
 RSS_GROWTH = 0.10
 P99_RATIO = 1.5
@@ -141,11 +142,7 @@ def verdict(rows: list[dict], failures: int, warmup: int) -> dict[str, Any]:
 
 def plot(result: dict[str, Any], path: Path) -> None:
     """Per minute: req/s (and the capacity), p99; the worker's RSS as sampled."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
+    plt = pyplot()
     rows = result["per_minute"]
     x = [row["minute"] for row in rows]
     figure, (rate, p99, rss) = plt.subplots(3, 1, figsize=(8, 8), sharex=True)
