@@ -17,7 +17,6 @@ from bench.result import (
     BATCH_JSON,
     FLOAT,
     INT8,
-    NOOP,
     ONE_DIGIT,
     OURS,
     QUANTIZED,
@@ -31,10 +30,13 @@ from bench.targets import (
     RPS,
     Measure,
     fmt,
+    json_vs_litert,
     litert_value,
     median_of,
+    one_digit_vs_noop,
     ratio_of,
     row_value,
+    v2_vs_litert,
     verdicts,
 )
 from bench.wrk import CONNECTIONS, SLICES, WARM_UP_S
@@ -175,20 +177,13 @@ COMPARED: tuple[tuple[str, Measure, Measure], ...] = (
         row_value(INT8, ONE_DIGIT, "p99_ms"),
     ),
     # the three ratio targets, each model against its own reference (x)
-    (
-        "`/predict` 1 digit vs the no-model handler (x)",
-        ratio_of(row_value(OURS, ONE_DIGIT, RPS), row_value(NOOP, ONE_DIGIT, RPS)),
-        ratio_of(row_value(INT8, ONE_DIGIT, RPS), row_value(NOOP, ONE_DIGIT, RPS)),
-    ),
-    (
-        "V2 binary 256 vs bare LiteRT on its served file (x)",
-        ratio_of(row_value(OURS, V2_BINARY, IMAGES), litert_value(FLOAT, 256)),
-        ratio_of(row_value(INT8, V2_BINARY, IMAGES), litert_value(QUANTIZED, 256)),
-    ),
-    (
-        "batch JSON 256 vs bare LiteRT on its served file (x)",
-        ratio_of(row_value(OURS, BATCH_JSON, IMAGES), litert_value(FLOAT, 256)),
-        ratio_of(row_value(INT8, BATCH_JSON, IMAGES), litert_value(QUANTIZED, 256)),
+    *(
+        (label, ratio_of(*sides(FLOAT)), ratio_of(*sides(QUANTIZED)))
+        for label, sides in (
+            ("`/predict` 1 digit vs the no-model handler (x)", one_digit_vs_noop),
+            ("V2 binary 256 vs bare LiteRT on its served file (x)", v2_vs_litert),
+            ("batch JSON 256 vs bare LiteRT on its served file (x)", json_vs_litert),
+        )
     ),
 )
 
