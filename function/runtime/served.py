@@ -70,8 +70,9 @@ class ServedModel:
             return self._distribution(model.predict(images))
         started = time.perf_counter()
         probabilities = model.predict(images)
-        seconds = time.perf_counter() - started
-        hook(images, self._distribution(probabilities), seconds)
+        seconds = time.perf_counter() - started  # LiteRT's time alone
+        probabilities = self._distribution(probabilities)
+        hook(images, probabilities, seconds)
         return probabilities
 
     def _distribution(self, probabilities: np.ndarray) -> np.ndarray:
