@@ -129,7 +129,8 @@ class V2Api:
         if header_length is None:  # JSON: a streamed body's buffer is parsed as it is
             header = await read_buffer(request, self._limit)
         else:  # the tensors are read where the body was written: no copy before LiteRT's
-            body = memoryview(await read_buffer(request, self._limit))
+            tensors_at = int(header_length) if header_length.isdigit() else 0
+            body = memoryview(await read_buffer(request, self._limit, tensors_at))
             split = _header_length(header_length, len(body))
             header, binary = bytes(body[:split]), body[split:]
         read = partial(read_json, header, partial(v2_payload, datatypes=self._datatypes))

@@ -18,11 +18,12 @@ than its ``Content-Length``, a stalled chunked upload) gets a 408 after
 ``BODY_TIMEOUT_SECONDS`` without data instead of holding a worker's connection for ever.
 
 A large body with a ``Content-Length`` is not passed through ASGI messages: after the first
-one, the server's connection (:mod:`function.web.connections`) writes every chunk straight
-into one :class:`BodySink` of that length as it arrives (no chunk list, no join, no pause
-in reading every 64 KB), and :func:`read_buffer` hands that buffer on: V2 binary tensors
-are a numpy view of it. Its deadline is one timer per body, re-armed from the time of the
-last chunk (the same 408 after ``BODY_TIMEOUT_SECONDS`` without data).
+one, the server's connection (:mod:`function.web.connections`) has the kernel read the rest
+straight into one :class:`function.web.body_sink.BodySink` of that length (no chunk list,
+no join, no copy in user space, no pause in reading every 64 KB), and :func:`read_buffer`
+hands that buffer on: V2 binary tensors are a numpy view of it. Its deadline is one timer
+per body, re-armed from the time of the last chunk (the same 408 after
+``BODY_TIMEOUT_SECONDS`` without data).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from starlette.types import Message, Receive
 
 from function.inputs.errors import InvalidInputError
 from function.web.body_headers import body_headers
+from function.web.body_sink import BodySink, body_timeout
 from function.web.errors import (
-    BodyTimeoutError,
     BodyTooLargeError,
     ClientDisconnectedError,
     UnsupportedMediaTypeError,
@@ -52,7 +53,7 @@ JSON = "application/json"
 
 # The scope extension through which the connection streams a body into a BodySink.
 STREAM = "digitrun.body_stream"
-Stream = Callable[[int, bytes], "BodySink"]
+Stream = Callable[[int, bytes, int], BodySink]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -65,10 +66,12 @@ def to_bytes(body: bytes | np.ndarray) -> bytes:
     return body if type(body) is bytes else body.tobytes()
 
 
-async def read_buffer(request: Request, limit: int) -> bytes | np.ndarray:
+async def read_buffer(request: Request, limit: int, aligned_at: int = 0) -> bytes | np.ndarray:
     """The whole body, as bytes or (a large body the connection streamed) the one buffer it
     was written into (uint8, any bytes-like use); BodyTooLargeError as soon as it passes
-    ``limit`` bytes."""
+    ``limit`` bytes. A streamed body's byte ``aligned_at`` lands on an ``ALIGNMENT``
+    boundary (where V2's binary tensors start: LiteRT copies an unaligned tensor once more,
+    and numpy reads it at half speed)."""
     headers = body_headers(request)
     declared = headers.content_length
     size = None
@@ -96,7 +99,7 @@ async def read_buffer(request: Request, limit: int) -> bytes | np.ndarray:
     extensions = request.scope.get("extensions")
     stream: Stream | None = extensions.get(STREAM) if extensions else None
     if stream is not None and size is not None and len(body) < size:
-        sink = stream(size, body)
+        sink = stream(size, body, aligned_at)
         try:
             await sink.done
         finally:
@@ -121,74 +124,6 @@ async def _read_chunks(receive: Receive, body: bytes, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-class BodySink:
-    """A body of a known length, written into one buffer as its chunks arrive.
-
-    The connection calls :meth:`write` for every chunk and :meth:`finish` at its end (or
-    :meth:`fail`); the reader awaits :attr:`done`. One timer per body: when it fires, it
-    fails the body if nothing came for ``timeout`` seconds, else waits for the rest."""
-
-    __slots__ = ("_filled", "_last", "_loop", "_timeout", "_timer", "_view", "buffer", "done")
-
-    def __init__(
-        self, size: int, first: bytes, loop: asyncio.AbstractEventLoop, timeout: float
-    ) -> None:
-        self.buffer = np.empty(size, np.uint8)  # not zeroed: every byte is written
-        self._view: memoryview | None = memoryview(self.buffer)
-        self._filled = 0
-        self._loop = loop
-        self._timeout = timeout
-        self.done: asyncio.Future[None] = loop.create_future()
-        self._last = loop.time()
-        self._timer: asyncio.TimerHandle | None = loop.call_at(self._last + timeout, self._check)
-        self.write(first)
-
-    def write(self, chunk: bytes | bytearray) -> None:
-        view = self._view
-        if view is None:  # failed or given up: the rest is dropped
-            return
-        start = self._filled
-        end = start + len(chunk)
-        if end > len(view):
-            self.fail(InvalidInputError("the request body is longer than its Content-Length"))
-            return
-        view[start:end] = chunk
-        self._filled = end
-        self._last = self._loop.time()
-
-    def finish(self) -> None:
-        if self._view is None:
-            return
-        if self._filled < len(self.buffer):
-            self.fail(InvalidInputError("the request body is shorter than its Content-Length"))
-        else:
-            if not self.done.done():
-                self.done.set_result(None)
-            self.close()
-
-    def fail(self, exc: Exception) -> None:
-        if self._view is None:  # closed: nobody awaits the body any more
-            return
-        if not self.done.done():
-            self.done.set_exception(exc)
-        self.close()
-
-    def close(self) -> None:
-        """No more deadline (the body is complete, failed, or no longer awaited)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._view = None
-
-    def _check(self) -> None:
-        due = self._last + self._timeout
-        if self._loop.time() >= due:
-            self._timer = None
-            self.fail(body_timeout(self._timeout))
-        else:
-            self._timer = self._loop.call_at(due, self._check)
-
-
 def receive_within(receive: Receive, seconds: float) -> Receive:
     """``receive`` with a deadline on each message: BodyTimeoutError (408) when the client
     sends nothing for ``seconds`` while its body is read.
@@ -211,12 +146,6 @@ def receive_within(receive: Receive, seconds: float) -> Receive:
             raise body_timeout(seconds) from None
 
     return receive_in_time
-
-
-def body_timeout(seconds: float) -> BodyTimeoutError:
-    return BodyTimeoutError(
-        f"the request body stopped arriving: nothing for {seconds:g} s (BODY_TIMEOUT_SECONDS)"
-    )
 
 
 def _too_large(limit: int) -> str:

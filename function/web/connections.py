@@ -19,12 +19,11 @@ what httptools cannot parse in plain text. Here, per connection:
 * what httptools cannot parse is a JSON 400 (501 for a method it does not know); a
   ``CONNECT`` or ``Upgrade`` request is answered as plain HTTP and the connection closed.
 
-Each answer leaves in one write (:mod:`function.web.head_writer`). A body with a
-``Content-Length`` the App streams (:class:`function.web.body.BodySink`, a scope extension)
-goes straight into one buffer: no growing ``bytearray``, no copy per ASGI message, no pause
-at uvicorn's 64 KB mark. A body's deadline while the App reads it is
-:func:`function.web.body.receive_within` (the sink's timer); idle keep-alive connections are
-closed after gunicorn's ``keepalive`` (2 s). Every answer written here is
+Each answer leaves in one write (:mod:`function.web.head_writer`). The rest of a body with a
+``Content-Length`` the App streams (a scope extension) is read by the kernel straight into
+one buffer (:mod:`function.web.reads`), past the parser. A body's deadline while the App
+reads it is :func:`function.web.body.receive_within` (the sink's timer); idle keep-alive
+connections are closed after gunicorn's ``keepalive`` (2 s). Every answer written here is
 :meth:`Entry.refusal`'s JSON.
 """
 
@@ -32,17 +31,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from function.errors import DigitrunError
 from function.observability import logs
-from function.web.body import STREAM, BodySink
+from function.web.body import STREAM
 from function.web.entry import Entry
 from function.web.errors import (
     ClientDisconnectedError,
@@ -55,6 +52,7 @@ from function.web.errors import (
     clip,
 )
 from function.web.head_writer import HeadHeldWriter
+from function.web.reads import DirectBody, read_buffer, stream_extension
 
 if TYPE_CHECKING:
     from function.web.server_options import ConnectionLimits
@@ -88,7 +86,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._headers = 0
         self._header_bytes = 0
         self._refused = False
-        self._sink: BodySink | None = None  # where the current request's body goes
+        self._direct: DirectBody | None = None  # a streamed body's rest, read past the parser
         self._writer: HeadHeldWriter | None = None  # each cycle's transport: one write an answer
 
     # The connection
@@ -104,12 +102,35 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self._sink is not None:
-            self._sink.fail(ClientDisconnectedError("the client disconnected"))
-            self._sink = None
+        if self._direct is not None:
+            self._direct.fail(ClientDisconnectedError("the client disconnected"))
+            self._direct = None
         super().connection_lost(exc)
 
-    def data_received(self, data: bytes) -> None:
+    def read_past_parser(self, direct: DirectBody) -> None:
+        """The rest of the current body goes to ``direct`` (the parser has had every byte so
+        far), read as fast as it comes."""
+        self._direct = direct
+        self.flow.resume_reading()
+
+    def read_into(self) -> memoryview:
+        """Where the next read goes (:class:`function.web.reads.BufferedReads`)."""
+        direct = self._direct
+        return read_buffer() if direct is None else direct.into()
+
+    def bytes_read(self, nbytes: int) -> None:
+        direct = self._direct
+        if direct is None:
+            self.data_received(read_buffer()[:nbytes])
+        elif direct.wrote(nbytes):  # the body's last byte: the parser still waits for it
+            self._direct = None
+            self.parser = httptools.HttpRequestParser(self)
+            self.parser.set_dangerous_leniencies(lenient_data_after_close=True)  # as uvicorn
+            self.on_message_complete()  # after the sink's end: its reader runs on
+        elif self._answered() and not self._refused:
+            self._arm(self.limits.body_timeout_seconds, self._close)
+
+    def data_received(self, data: bytes | memoryview) -> None:
         if self._refused:
             return
         self._unset_keepalive_if_required()
@@ -178,32 +199,18 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             target = clip(self.url.decode("latin-1"))
             self._stop(MalformedRequestError(f"the request target {target} is not a path"))
         self._in_body = True
-        self._sink = None
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # this request's own cycle
-            # Weak references: the scope is the cycle's, so a strong one would make every
-            # request a reference cycle, freed only by the garbage collector.
-            stream = partial(_stream_into, weakref.ref(self), weakref.ref(cycle))
-            self.scope["extensions"] = {STREAM: stream}
+            self.scope["extensions"] = {STREAM: stream_extension(self, cycle)}
             if self._writer is not None:
                 cycle.transport = self._writer  # type: ignore[assignment]
                 self._writer.expect_head(cycle)
         if self.parser.should_upgrade() and cycle is not None:
             cycle.keep_alive = False  # this server upgrades to nothing: the last request
 
-    def on_body(self, body: bytes) -> None:
-        sink = self._sink
-        if sink is None:
-            super().on_body(body)
-        elif not self.cycle.response_complete:
-            sink.write(body)
-
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_body = False
-        if self._sink is not None:
-            self._sink.finish()
-            self._sink = None
         if self._answered() and self._timer is not None:
             self._disarm()  # the answered request's body is complete: idle again
             self.timeout_keep_alive_task = self.loop.call_later(
@@ -211,22 +218,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             )
 
     # Helpers
-    def _stream_body(self, cycle: RequestResponseCycle, size: int, first: bytes) -> BodySink:
-        """The rest of ``cycle``'s body (``size`` bytes in all, ``first`` already read) into
-        one buffer: what arrived since ``first`` at once, every later chunk as it comes."""
-        sink = BodySink(size, first, self.loop, self.limits.body_timeout_seconds)
-        if cycle.body:
-            sink.write(cycle.body)
-            cycle.body = bytearray()
-        if self.cycle is cycle and cycle.more_body and not cycle.disconnected:
-            self._sink = sink
-            self.flow.resume_reading()
-        elif cycle.disconnected:
-            sink.fail(ClientDisconnectedError("the client disconnected"))
-        else:
-            sink.finish()  # complete already (a pipelined request followed it)
-        return sink
-
     def _answered(self) -> bool:
         return self.cycle is not None and self.cycle.response_complete
 
@@ -280,14 +271,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-def _stream_into(protocol: weakref.ref, cycle: weakref.ref, size: int, first: bytes) -> BodySink:
-    """The STREAM extension of one request: its connection streams the rest of its body."""
-    connection, request = protocol(), cycle()
-    if connection is None or request is None:  # the connection is gone
-        raise ClientDisconnectedError("the client disconnected")
-    return connection._stream_body(request, size, first)
 
 
 def protocol_class(limits: ConnectionLimits, entry: Entry) -> type[LimitedHttpProtocol]:

@@ -41,8 +41,9 @@ def configure_workers(settings: Settings, entry: Entry) -> None:
     from uvicorn_worker import UvicornWorker  # noqa: PLC0415 (only in the server)
 
     from function.web.connections import protocol_class  # noqa: PLC0415
+    from function.web.reads import buffered  # noqa: PLC0415
 
-    protocol = protocol_class(ConnectionLimits.from_settings(settings), entry)
+    protocol = buffered(protocol_class(ConnectionLimits.from_settings(settings), entry))
     UvicornWorker.CONFIG_KWARGS = {
         **UvicornWorker.CONFIG_KWARGS,
         "http": protocol,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import mmap
+import resource
 import time
 
 import numpy as np
@@ -22,7 +24,7 @@ from PIL import Image
 
 from client.v2 import binary_request
 from function.contract.spec import SPEC
-from function.runtime.memory import HeapTrimmer, fix_mmap_threshold, glibc_trim
+from function.runtime.memory import HeapTrimmer, fix_mmap_threshold, glibc_trim, populate
 from scripts.local_stack import ServerProcess
 
 MB = 1024 * 1024
@@ -137,6 +139,36 @@ def test_trim_returns_freed_heap_memory_to_the_system() -> None:
 
 def test_the_mmap_threshold_can_be_fixed() -> None:
     assert fix_mmap_threshold()
+
+
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def faults_writing(array: np.ndarray) -> int:
+    before = minor_faults()
+    array[:] = 1
+    return minor_faults() - before
+
+
+def test_a_populated_large_array_is_written_without_page_faults() -> None:
+    size = 3 * MB  # a mapping of its own (numpy asks for huge pages from 4 MiB)
+    pages = size // mmap.PAGESIZE
+    # Fresh mappings, as glibc gives a large array: whether a heap block's pages are there
+    # already depends on what this process did before.
+    with mmap.mmap(-1, size) as plain, mmap.mmap(-1, size) as fresh:
+        assert faults_writing(np.frombuffer(plain, np.uint8)) >= pages  # the count sees them
+        array = np.frombuffer(fresh, np.uint8)
+        populate(array)
+        assert faults_writing(array) <= 8
+        del array
+
+
+def test_a_small_array_is_left_to_the_heap() -> None:
+    array = np.empty(64 * 1024, np.uint8)
+    before = minor_faults()
+    populate(array)  # nothing to do: no madvise, no fault
+    assert minor_faults() - before <= 1
 
 
 class Clock:

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from function.inputs.errors import InvalidInputError
-from function.web.body import BodySink
+from function.web.body_sink import ALIGNMENT, BodySink
 from function.web.errors import BodyTimeoutError
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
@@ -85,3 +85,14 @@ def test_closing_stops_the_timer_and_drops_later_chunks() -> None:
         assert not sink.done.done()  # no timeout fired after close
 
     run(scenario())
+
+
+@pytest.mark.parametrize("aligned_at", [0, 1, 193, 4095])
+@pytest.mark.parametrize("size", [10_000, 2 * 1024 * 1024])
+def test_the_byte_the_reader_names_starts_an_aligned_block(size, aligned_at) -> None:
+    async def scenario() -> BodySink:
+        return BodySink(size, b"", asyncio.get_running_loop(), 5.0, aligned_at)
+
+    sink = run(scenario())
+    assert len(sink.buffer) == size
+    assert (sink.buffer.ctypes.data + aligned_at) % ALIGNMENT == 0
