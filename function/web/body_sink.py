@@ -16,7 +16,7 @@ import asyncio
 import numpy as np
 
 from function.inputs.errors import InvalidInputError
-from function.runtime.memory import populate
+from function.runtime.memory import MMAP_THRESHOLD, populate
 from function.web.errors import BodyTimeoutError
 
 ALIGNMENT = 64  # bytes: a cache line, and the width of AVX-512's loads
@@ -31,7 +31,17 @@ class BodySink:
     :attr:`done`. One timer per body: when it fires, it fails the body if nothing came for
     ``timeout`` seconds, else waits for the rest."""
 
-    __slots__ = ("_filled", "_last", "_loop", "_timeout", "_timer", "_view", "buffer", "done")
+    __slots__ = (
+        "_filled",
+        "_fresh",
+        "_last",
+        "_loop",
+        "_timeout",
+        "_timer",
+        "_view",
+        "buffer",
+        "done",
+    )
 
     def __init__(
         self,
@@ -42,7 +52,7 @@ class BodySink:
         aligned_at: int = 0,
     ) -> None:
         spare = np.empty(size + ALIGNMENT, np.uint8)  # not zeroed: every byte is written
-        populate(spare)  # a large one: its pages at once, not a fault or two per 4 KB read
+        self._fresh = spare.nbytes >= MMAP_THRESHOLD  # a mapping of its own: no page there
         start = -(spare.ctypes.data + aligned_at) % ALIGNMENT
         self.buffer = spare[start : start + size]  # its byte aligned_at on the boundary
         self._view: memoryview | None = memoryview(self.buffer)
@@ -72,11 +82,19 @@ class BodySink:
         """Bytes of the body still to come."""
         return len(self.buffer) - self._filled
 
-    def rest(self) -> memoryview | None:
-        """The part of the buffer still to be filled, for a read to land in (None once the
-        sink is closed: the rest is dropped)."""
+    def rest(self, most: int) -> memoryview | None:
+        """The next ``most`` bytes of the buffer still to be filled, for a read to land in
+        (None once the sink is closed: the rest is dropped). In a fresh mapping, their pages
+        are faulted in first, at once: only as far as the read goes, so a body that is slow
+        to come holds no more memory than it sent."""
         view = self._view
-        return None if view is None else view[self._filled :]
+        if view is None:
+            return None
+        start = self._filled
+        end = min(start + most, len(view))
+        if self._fresh:
+            populate(self.buffer[start:end])
+        return view[start:end]
 
     def wrote(self, nbytes: int) -> None:
         """``nbytes`` more of the body were read into :meth:`rest`."""

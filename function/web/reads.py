@@ -102,10 +102,10 @@ class DirectBody:
         self._left = sink.missing
 
     def into(self) -> memoryview:
-        """Where the next read goes: the part of the sink still to be filled, or (a sink
-        failed or given up: the rest is dropped, and its buffer let go) the worker's read
-        buffer, no further than the body's end."""
-        rest = None if self._sink is None else self._sink.rest()
+        """Where the next read goes: the next ``READ_BYTES`` of the sink still to be filled,
+        or (a sink failed or given up: the rest is dropped, and its buffer let go) the
+        worker's read buffer; never past the body's end."""
+        rest = None if self._sink is None else self._sink.rest(READ_BYTES)
         if rest is not None:
             return rest
         self._sink = None

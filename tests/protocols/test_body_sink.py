@@ -4,7 +4,9 @@ server's connections do with a large body), its end, its errors and its one time
 from __future__ import annotations
 
 import asyncio
+import resource
 
+import numpy as np
 import pytest
 
 from function.inputs.errors import InvalidInputError
@@ -96,3 +98,22 @@ def test_the_byte_the_reader_names_starts_an_aligned_block(size, aligned_at) -> 
     sink = run(scenario())
     assert len(sink.buffer) == size
     assert (sink.buffer.ctypes.data + aligned_at) % ALIGNMENT == 0
+
+
+def test_a_large_sinks_next_read_lands_in_pages_faulted_in_at_once() -> None:
+    size = 3 * 1024 * 1024  # a fresh mapping
+    most = 256 * 1024
+
+    async def scenario() -> tuple[int, int, int]:
+        sink = BodySink(size, b"", asyncio.get_running_loop(), 5.0)
+        rest = sink.rest(most)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        np.frombuffer(rest, np.uint8)[:] = 7
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        sink.wrote(len(rest))
+        return len(rest), faults, sink.missing
+
+    length, faults, missing = run(scenario())
+    assert length == most  # no further than asked: the pages after it are not touched yet
+    assert faults <= 4
+    assert missing == size - most
