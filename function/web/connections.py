@@ -87,6 +87,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._refused = False
         self._direct: DirectBody | None = None  # a streamed body's rest, read past the parser
+        self._reads = read_buffer()  # every other read's
         self._writer: HeadHeldWriter | None = None  # each cycle's transport: one write an answer
 
     # The connection
@@ -113,15 +114,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._direct = direct
         self.flow.resume_reading()
 
-    def read_into(self) -> memoryview:
+    def read_into(self, sizehint: int = -1) -> memoryview:
         """Where the next read goes (:class:`function.web.reads.BufferedReads`)."""
         direct = self._direct
-        return read_buffer() if direct is None else direct.into()
+        return self._reads if direct is None else direct.into()
 
     def bytes_read(self, nbytes: int) -> None:
         direct = self._direct
         if direct is None:
-            self.data_received(read_buffer()[:nbytes])
+            self.data_received(self._reads[:nbytes])
         elif direct.wrote(nbytes):  # the body's last byte: the parser still waits for it
             self._direct = None
             self.parser = httptools.HttpRequestParser(self)

@@ -131,7 +131,7 @@ class DirectBody:
 class ReadingProtocol(Protocol):
     """The HTTP protocol's side of :class:`BufferedReads`."""
 
-    def read_into(self) -> memoryview: ...
+    def read_into(self, sizehint: int = -1) -> memoryview: ...
 
     def bytes_read(self, nbytes: int) -> None: ...
 
@@ -149,10 +149,12 @@ class ReadingProtocol(Protocol):
 class BufferedReads(asyncio.BufferedProtocol):
     """The transport's protocol: every read into the buffer the HTTP protocol names."""
 
-    __slots__ = ("http",)
-
     def __init__(self, http: ReadingProtocol) -> None:
         self.http = http
+        # The transport looks these two up once, when the connection is made: the HTTP
+        # protocol's own methods, one call less on every read than the ones below.
+        self.get_buffer = http.read_into  # type: ignore[method-assign]
+        self.buffer_updated = http.bytes_read  # type: ignore[method-assign]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.http.connection_made(transport)
@@ -170,7 +172,7 @@ class BufferedReads(asyncio.BufferedProtocol):
         self.http.resume_writing()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self.http.read_into()
+        return self.http.read_into(sizehint)
 
     def buffer_updated(self, nbytes: int) -> None:
         self.http.bytes_read(nbytes)
