@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 import simdjson
 
-from function.contract.spec import SPEC
+from function.contract.spec import SPEC, InputSpec
+from function.inputs.tensors import unit_rows
 
 # simdjson reports bad numbers as ValueError and 64-bit overflow as RuntimeError.
 FAST_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError)
@@ -231,22 +232,25 @@ def read_fast(body: bytes | np.ndarray, convert: Callable[[FastJson], Any]) -> A
 
 
 def parse_images(
-    body: bytes | np.ndarray, max_batch: int, features: int = SPEC.input.features
+    body: bytes | np.ndarray, max_batch: int, spec: InputSpec = SPEC.input
 ) -> tuple[np.ndarray, bool] | None:
     """:func:`flat_images` of the body."""
     document = open_fast(body)
-    return None if document is None else flat_images(document, max_batch, features)
+    return None if document is None else flat_images(document, max_batch, spec)
 
 
 def flat_images(
-    document: FastJson, max_batch: int, features: int = SPEC.input.features
+    document: FastJson, max_batch: int, spec: InputSpec = SPEC.input
 ) -> tuple[np.ndarray, bool] | None:
     """``/predict``'s two common forms, ``{"image": [784 numbers]}`` and
-    ``{"images": [[784 numbers], ...]}``: (float64 [N, 784], single?); else None (the
+    ``{"images": [[784 numbers], ...]}``: ([N, 784] pixels, single?); else None (the
     document is left as it was, for :func:`read_document`).
 
-    Values are not range-checked here: the caller checks them like any other input.
+    The pixels are float64, as JSON has them, and not range-checked here: the caller checks
+    them like any other input. A batch whose values are all in range comes as float32
+    already (:func:`function.inputs.tensors.unit_rows`).
     """
+    features = spec.features
     opened = document.brackets
     if opened == 0 or opened - 1 > max_batch:
         return None
@@ -266,7 +270,10 @@ def flat_images(
         for row in images:
             if not isinstance(row, simdjson.Array) or len(row) != features:
                 return None
-        pixels = np.frombuffer(images.as_buffer(of_type="d"), dtype=np.float64)
+        rows = (np.frombuffer(row.as_buffer(of_type="d"), dtype=np.float64) for row in images)
+        pixels = unit_rows(rows, len(images), spec)
+        if pixels is None:  # a value out of range: the batch whole, for the caller's words
+            pixels = np.frombuffer(images.as_buffer(of_type="d"), dtype=np.float64)
         return pixels.reshape(len(images), features), False
     except FAST_ERRORS:
         return None

@@ -12,6 +12,7 @@ the fast path (:mod:`function.inputs.fastbodies`) read arrive here as arrays alr
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from function.contract.spec import SPEC, InputSpec
 from function.inputs.errors import BatchTooLargeError, InvalidInputError
 
 _NUMBER_KINDS = "fiu"  # float, signed and unsigned int: not bool, str or object
+ROWS_AT_ONCE = 32  # unit_rows' float64 rows between checks: 200 KB, in the heap
 JSON_NUMBERS = frozenset({int, float})  # what JSON numbers are in Python
 
 
@@ -116,6 +118,33 @@ def check_batch_size(n: int, what: str, max_batch: int) -> None:
         raise InvalidInputError(f"{what} holds no image")
     if n > max_batch:
         raise BatchTooLargeError(f"{what} holds {n} images: at most {max_batch} per request")
+
+
+def unit_rows(
+    rows: Iterator[np.ndarray], n: int, spec: InputSpec = SPEC.input
+) -> np.ndarray | None:
+    """``n`` rows of ``spec.features`` float64 pixels → float32 [n, features] when every
+    value is in +0.0..high, else None (the caller then reads and checks the batch whole,
+    and words the error). The rows are checked in float64, before the conversion could
+    round a value just over 1 into range, ``ROWS_AT_ONCE`` at a time: the float64 batch
+    is never held whole (256 JSON digits: a 1.6 MB mapping of its own, made, faulted in
+    and unmapped again on every request; 0.87 ms in all here against 0.49 this way)."""
+    if spec.low != 0:  # the check below reads +0.0..high from the bits
+        return None
+    out = np.empty((n, spec.features), np.float32)
+    chunk = np.empty((min(n, ROWS_AT_ONCE), spec.features), np.float64)
+    top = _bits("d", spec.high)
+    start = 0
+    while start < n:
+        count = min(ROWS_AT_ONCE, n - start)
+        for index in range(count):
+            chunk[index] = next(rows)
+        part = chunk[:count]
+        if part.view(np.uint64).max() > top:
+            return None
+        out[start : start + count] = part
+        start += count
+    return out
 
 
 def unit_pixels(array: np.ndarray, what: str, spec: InputSpec = SPEC.input) -> np.ndarray:

@@ -90,7 +90,7 @@ class PredictApi:
         """(the flat forms' fast path, None), else (None, the payload)."""
         document = open_fast(body)  # one parse for the flat forms and the others
         if document is not None:
-            fast = flat_images(document, self._max_batch, self._input.features)
+            fast = flat_images(document, self._max_batch, self._input)
             if fast is not None:
                 return fast, None
             payload = read_document(document, predict_fields)

@@ -8,7 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from function.inputs.errors import InvalidInputError
 from function.inputs.fastjson import parse_images
+from function.inputs.tensors import ROWS_AT_ONCE, to_array, unit_pixels
+from function.web.body import parse_json
 
 
 def image(seed: int = 0) -> list[float]:
@@ -27,7 +30,8 @@ def test_batch_matches_the_general_path():
     rows = [image(i) for i in range(5)]
     pixels, single = parse_images(json.dumps({"images": rows}).encode(), 1024)
     assert not single
-    assert np.array_equal(pixels, np.asarray(rows))
+    # float32 already (the rows were checked in float64): what the model gets either way
+    assert np.array_equal(unit_pixels(pixels, "x"), unit_pixels(np.asarray(rows), "x"))
 
 
 def test_integers_are_numbers():
@@ -77,3 +81,34 @@ def test_batches_over_the_limit_take_the_general_path():
     body = json.dumps({"images": [image()] * 3}).encode()
     assert parse_images(body, 2) is None
     assert parse_images(body, 3) is not None
+
+
+def batch_body(rows: list[list[float]]) -> bytes:
+    return json.dumps({"images": rows}).encode()
+
+
+def test_a_batch_in_range_comes_as_float32_rows():
+    rows = [image(i) for i in range(2 * ROWS_AT_ONCE + 6)]  # chunks, the last one short
+    pixels, _ = parse_images(batch_body(rows), 1024)
+    assert pixels.dtype == np.float32 and pixels.flags.c_contiguous
+    assert np.array_equal(pixels, np.asarray(rows, np.float32))
+    assert unit_pixels(pixels, "x") is pixels  # nothing left to convert
+
+
+@pytest.mark.parametrize("value", [1 + 1e-12, 2.0, -1e-300, -0.0])
+def test_a_value_outside_the_bit_check_leaves_the_batch_to_the_callers_check(value):
+    rows = [image(i) for i in range(2 * ROWS_AT_ONCE + 6)]
+    rows[-3][5] = value  # in the last chunk, after two converted ones
+    body = batch_body(rows)
+    pixels, _ = parse_images(body, 1024)
+    assert pixels.dtype == np.float64  # as JSON has it: 1 + 1e-12 is not rounded to 1
+    assert pixels[-3, 5] == value and np.signbit(pixels[-3, 5]) == np.signbit(value)
+    general = to_array(parse_json(body)["images"], '"images"')
+    if 0 <= value <= 1:  # -0.0: accepted, like the general path does
+        assert np.array_equal(unit_pixels(pixels, "x"), unit_pixels(general, "x"))
+    else:
+        with pytest.raises(InvalidInputError) as fast:
+            unit_pixels(pixels, '"images"')
+        with pytest.raises(InvalidInputError) as slow:
+            unit_pixels(general, '"images"')
+        assert str(fast.value) == str(slow.value)
