@@ -52,7 +52,7 @@ from function.web.errors import (
     clip,
 )
 from function.web.head_writer import HeadHeldWriter
-from function.web.reads import DirectBody, read_buffer, stream_extension
+from function.web.reads import DirectBody, stream_extension, worker_read_buffer
 
 if TYPE_CHECKING:
     from function.web.server_options import ConnectionLimits
@@ -87,7 +87,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._refused = False
         self._direct: DirectBody | None = None  # a streamed body's rest, read past the parser
-        self._reads = read_buffer()  # every other read's
+        self._reads = worker_read_buffer()  # every other read's
         self._writer: HeadHeldWriter | None = None  # each cycle's transport: one write an answer
 
     # The connection

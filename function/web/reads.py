@@ -83,7 +83,7 @@ def _stream_into(
     return sink
 
 
-def read_buffer() -> memoryview:
+def worker_read_buffer() -> memoryview:
     """The worker's buffer for every read that is not a streamed body's (made at the first
     read). One serves every connection: each read's bytes are fed to its parser (which
     copies what it keeps) before the event loop makes the next read."""
@@ -109,7 +109,7 @@ class DirectBody:
         if rest is not None:
             return rest
         self._sink = None
-        return read_buffer()[: min(self._left, READ_BYTES)]
+        return worker_read_buffer()[: min(self._left, READ_BYTES)]
 
     def wrote(self, nbytes: int) -> bool:
         """``nbytes`` more of the body were read into :meth:`into`; True when that was its

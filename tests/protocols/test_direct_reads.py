@@ -17,7 +17,7 @@ from function.contract.spec import SPEC
 from function.web.body_sink import ALIGNMENT, BodySink
 from function.web.connections import protocol_class
 from function.web.entry import Entry
-from function.web.reads import READ_BYTES, BufferedReads, DirectBody, read_buffer
+from function.web.reads import READ_BYTES, BufferedReads, DirectBody, worker_read_buffer
 from function.web.server_options import ConnectionLimits
 from tests.protocols.fake import FakeModel, images, probabilities
 from tests.protocols.test_connection_garbage import Transport
@@ -116,7 +116,7 @@ def test_a_streamed_tensor_is_read_where_the_model_reads_it(app, settings, model
     assert len(into) == rest  # the rest of the body, and not a byte more
     assert sizes == [rest, READ_BYTES]  # the request after it went to the parser whole
     sink = np.frombuffer(into, np.uint8)
-    assert not np.shares_memory(sink, np.frombuffer(read_buffer(), np.uint8))
+    assert not np.shares_memory(sink, np.frombuffer(worker_read_buffer(), np.uint8))
     (tensor,) = model.seen
     assert np.shares_memory(tensor, sink)  # no copy between the read and the model
     assert tensor.ctypes.data % ALIGNMENT == 0
