@@ -152,7 +152,7 @@ class BufferedReads(asyncio.BufferedProtocol):
     def __init__(self, http: ReadingProtocol) -> None:
         self.http = http
         # The transport looks these two up once, when the connection is made: the HTTP
-        # protocol's own methods, one call less on every read than the ones below.
+        # protocol's own methods, with no call of this object's in between on every read.
         self.get_buffer = http.read_into  # type: ignore[method-assign]
         self.buffer_updated = http.bytes_read  # type: ignore[method-assign]
 
@@ -170,12 +170,6 @@ class BufferedReads(asyncio.BufferedProtocol):
 
     def resume_writing(self) -> None:
         self.http.resume_writing()
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.http.read_into(sizehint)
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.http.bytes_read(nbytes)
 
 
 def buffered(http: Callable[..., ReadingProtocol]) -> Callable[..., BufferedReads]:
