@@ -6,6 +6,7 @@ through a transport that records what it is sent."""
 from __future__ import annotations
 
 import asyncio
+import io
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from function.web.connections import protocol_class
 from function.web.entry import Entry
 from function.web.reads import READ_BYTES, BufferedReads, DirectBody, worker_read_buffer
 from function.web.server_options import ConnectionLimits
+from tests.function.raw_http import read_answer
 from tests.protocols.fake import FakeModel, images, probabilities
 from tests.protocols.test_connection_garbage import Transport
 
@@ -76,19 +78,6 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def answers(sent: bytes) -> list[tuple[bytes, dict[str, str], bytes]]:
-    """(status line, headers, body) of every answer in ``sent`` (each with a length)."""
-    found = []
-    while sent:
-        head, _, rest = sent.partition(b"\r\n\r\n")
-        status, *lines = head.decode("latin-1").split("\r\n")
-        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-        length = int(headers["content-length"])
-        found.append((status.encode(), headers, rest[:length]))
-        sent = rest[length:]
-    return found
-
-
 def test_a_streamed_tensor_is_read_where_the_model_reads_it(app, settings, model) -> None:
     batch = images(8, seed=5)
     head, body = v2_request(batch)
@@ -120,11 +109,13 @@ def test_a_streamed_tensor_is_read_where_the_model_reads_it(app, settings, model
     (tensor,) = model.seen
     assert np.shares_memory(tensor, sink)  # no copy between the read and the model
     assert tensor.ctypes.data % ALIGNMENT == 0
-    (first, headers, answer), (second, _, live) = answers(bytes(transport.sent))
-    assert first == second == b"HTTP/1.1 200 OK", transport.sent[:300]
-    outputs = read_outputs(answer, headers)
+    sent = io.BytesIO(bytes(transport.sent))
+    first, second = read_answer(sent), read_answer(sent)
+    assert first.status == second.status == 200, transport.sent[:300]
+    outputs = read_outputs(first.body, first.headers)
     np.testing.assert_allclose(outputs[SPEC.output.name], probabilities(batch), atol=1e-6)
-    assert live  # the health answer's JSON
+    assert second.body  # the health answer's JSON
+    assert sent.read() == b""  # nothing else was sent
 
 
 def test_direct_reads_fill_the_sink_and_finish_it() -> None:
