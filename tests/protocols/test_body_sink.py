@@ -4,7 +4,6 @@ server's connections do with a large body), its end, its errors and its one time
 from __future__ import annotations
 
 import asyncio
-import resource
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from function.inputs.errors import InvalidInputError
 from function.web.body_sink import ALIGNMENT, BodySink
 from function.web.errors import BodyTimeoutError
+from tests.function.test_memory import faults_writing
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -107,9 +107,7 @@ def test_a_large_sinks_next_read_lands_in_pages_faulted_in_at_once() -> None:
     async def scenario() -> tuple[int, int, int]:
         sink = BodySink(size, b"", asyncio.get_running_loop(), 5.0)
         rest = sink.rest(most)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        np.frombuffer(rest, np.uint8)[:] = 7
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        faults = faults_writing(np.frombuffer(rest, np.uint8))
         sink.wrote(len(rest))
         return len(rest), faults, sink.missing
 
