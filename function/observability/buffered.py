@@ -19,12 +19,15 @@ class PendingHistogram:
     """Observations of one histogram (or one labelled child of it) not yet flushed.
 
     A value goes in the bucket ``Histogram.observe`` would put it in (the first upper
-    bound >= value; prometheus_client keeps per-bucket counts non-cumulatively). Single
-    values are only appended to :attr:`values` (the request path may hold its ``append``:
-    the list is emptied in place) and binned together, with numpy, at the flush.
+    bound >= value; prometheus_client keeps per-bucket counts non-cumulatively). Nothing is
+    binned on the request path: single values are appended to :attr:`values` (the request
+    path may hold its ``append``: the list is emptied in place), arrays to
+    :attr:`batches`, and the flush bins them all with one numpy pass. (Binning a batch of
+    256 as it came took ~15-20 µs of a V2 request in the server, ~7 in-process: after
+    LiteRT, numpy's code runs with cold caches.)
     """
 
-    __slots__ = ("_buckets", "_finite", "_sum", "bounds", "counts", "total", "values")
+    __slots__ = ("_buckets", "_finite", "_sum", "batches", "bounds", "counts", "total", "values")
 
     def __init__(self, histogram: Any) -> None:
         self.bounds: list[float] = list(histogram._upper_bounds)  # the last one is +Inf
@@ -34,15 +37,20 @@ class PendingHistogram:
         self.counts = [0] * len(self.bounds)
         self.total = 0.0
         self.values: list[float] = []
+        self.batches: list[np.ndarray] = []
 
     def observe(self, value: float) -> None:
         """One observation (binned at the flush)."""
         self.values.append(value)
 
     def observe_many(self, values: np.ndarray) -> None:
-        """Many observations at once, binned with numpy."""
-        if values.size == 0:
-            return
+        """Many observations at once (binned at the flush): ``values`` is held until then,
+        so the caller hands over an array it will not change."""
+        if values.size:
+            self.batches.append(values)
+
+    def _bin(self, values: np.ndarray) -> None:
+        """Add ``values`` to the pending bucket counts and sum."""
         indices = np.searchsorted(self._finite, values, side="left")
         binned = np.bincount(indices, minlength=len(self.bounds))
         counts = self.counts
@@ -52,10 +60,13 @@ class PendingHistogram:
 
     def flush(self) -> None:
         """Add the pending observations to the histogram; nothing stays pending."""
-        values = self.values
+        values, batches = self.values, self.batches
         if values:
-            self.observe_many(np.array(values, dtype=np.float64))
+            batches.append(np.array(values, dtype=np.float64))
             values.clear()
+        if batches:
+            self._bin(np.concatenate(batches) if len(batches) > 1 else batches[0])
+            batches.clear()
         counts = self.counts
         if not any(counts):
             return
@@ -97,20 +108,39 @@ class PendingCounts:
 
 class PendingDigits:
     """Predicted digits, in order, not yet flushed: the per-digit counter and the drift
-    window take them at the flush (``flush`` returns them as one array)."""
+    window take them at the flush (``flush`` returns them as one array). A single digit is
+    appended to :attr:`digits`; a batch's array is held whole in :attr:`batches` (after
+    the single digits before it, so the order stays the order of the predictions)."""
 
-    __slots__ = ("_children", "digits")
+    __slots__ = ("_children", "batched", "batches", "digits")
 
     def __init__(self, counter: Any, classes: int) -> None:
         self._children = [counter.labels(digit=str(d)) for d in range(classes)]
         self.digits: list[int] = []
+        self.batches: list[np.ndarray] = []
+        self.batched = 0  # digits held in batches
+
+    def __len__(self) -> int:
+        return len(self.digits) + self.batched
+
+    def extend(self, digits: np.ndarray) -> None:
+        """A batch's digits (an integer array the caller will not change)."""
+        if self.digits:
+            self.batches.append(np.asarray(self.digits, dtype=np.intp))
+            self.batched += len(self.digits)
+            self.digits.clear()  # in place: the recorder may hold the list
+        self.batches.append(digits)
+        self.batched += len(digits)
 
     def flush(self) -> np.ndarray | None:
         """Count the pending digits in the counter; them, or None when there were none."""
-        if not self.digits:
+        if not len(self):
             return None
-        digits = np.asarray(self.digits, dtype=np.intp)
-        self.digits = []
+        batches = self.batches
+        if self.digits:
+            batches.append(np.asarray(self.digits, dtype=np.intp))
+        digits = batches[0] if len(batches) == 1 else np.concatenate(batches)
+        self.digits, self.batches, self.batched = [], [], 0
         children = self._children
         for digit, count in enumerate(np.bincount(digits, minlength=len(children)).tolist()):
             if count:

@@ -204,9 +204,12 @@ class Recorder:
         duration = self._durations.get(route)
         if duration is None:
             duration = self._durations[route] = PendingHistogram(REQUEST_DURATION.labels(route))
-        duration.values.append(seconds)
+        pending = duration.values
+        pending.append(seconds)
         if not self._scheduled:
             self._flush_soon()
+        elif len(pending) >= self._flush_limit:  # requests that predict nothing (probes...)
+            self.flush()
 
     def error(self, route: str, reason: str) -> None:
         """One request refused or failed, by a fixed reason (e.g. ``bad_json``); a refusal
@@ -229,7 +232,8 @@ class Recorder:
         self._add_seconds(seconds)
         n = len(probabilities)
         self._add_batch(n)
-        digits = self._digits.digits
+        pending = self._digits
+        digits = pending.digits
         if n == 1:
             row = probabilities[0]
             digit = int(row.argmax())
@@ -237,13 +241,13 @@ class Recorder:
             self._add_confidence(float(row[digit]))
             ones = self._ones
             self._add_pixels(float(images[0].dot(ones)) / len(ones))
-        else:
+        else:  # three fresh arrays, held until the flush bins them
             best = probabilities.argmax(axis=1)
-            digits.extend(best.tolist())
+            pending.extend(best)
             # the best digit's probability by index: max(axis=1) over 10 columns is ~4x slower
             self._confidence.observe_many(probabilities[np.arange(n), best])
             self._pixels.observe_many(images @ self._ones / len(self._ones))  # 4x mean(axis=1)
-        if len(digits) >= self._flush_limit:
+        if len(digits) + pending.batched >= self._flush_limit:  # len(pending), 1 call less
             self.flush()
 
     def flush(self) -> None:

@@ -129,6 +129,40 @@ def test_pending_predictions_are_bounded_without_a_scrape():
     assert recorder._digits.digits == []
 
 
+def test_pending_requests_are_bounded_without_a_scrape():
+    """Requests that predict nothing (health probes) add no digits: the bound counts them too."""
+    recorder = Recorder(flush_seconds=None, flush_limit=8)
+    labels = {"route": "probe_test", "method": "GET", "code": "200"}
+    before = sample("digitrun_requests_total", **labels)
+    for _ in range(7):
+        recorder.request("probe_test", "GET", 200, 1e-5)
+    assert sample("digitrun_requests_total", **labels) == before
+    recorder.request("probe_test", "GET", 200, 1e-5)  # the eighth: flushed on the spot
+    assert sample("digitrun_requests_total", **labels) == before + 8
+    assert sample("digitrun_request_duration_seconds_count", route="probe_test") == 8
+
+
+def answers(*digits: int) -> np.ndarray:
+    return np.eye(SPEC.output.classes, dtype=np.float32)[list(digits)]
+
+
+def test_batches_are_held_whole_and_reach_the_drift_window_in_order():
+    recorder = Recorder(flush_seconds=None, flush_limit=10)
+    recorder.drift = DriftWindow([0.1] * 10, 100, metrics.DRIFT_PSI)
+    before = snapshot()
+    recorder.inference(image(0.1), answers(7), 3e-5)
+    recorder.inference(image(0.2, 5), answers(1, 2, 3, 4, 5), 1e-4)
+    recorder.inference(image(0.3), answers(0), 3e-5)
+    assert snapshot() == before and len(recorder._digits) == 7  # held, nothing binned
+    recorder.inference(image(0.4, 3), answers(6, 8, 9), 1e-4)  # the tenth digit: flushed
+    assert recorder.drift.ring[:10].tolist() == [7, 1, 2, 3, 4, 5, 0, 6, 8, 9]
+    assert recorder.drift.filled == 10 and len(recorder._digits) == 0
+    assert sample("digitrun_predictions_total", digit="7") == before[5] + 1
+    pixel_sum = sample("digitrun_input_pixel_mean_sum") - before[10]
+    assert pixel_sum == pytest.approx(0.1 + 0.2 * 5 + 0.3 + 0.4 * 3)
+    assert sample("digitrun_prediction_confidence_count") - before[8] == 10
+
+
 def test_a_timer_flushes_a_burst_once_soon_after_its_first_record():
     async def burst() -> tuple[float, float, float]:
         recorder = Recorder(flush_seconds=0.05)
