@@ -1,7 +1,8 @@
 """One run of the measurements the targets judge, each next to its reference on the same
 core: the function's 256-digit requests between two runs of LiteRT alone on the served
 file (float and int8); one digit against the function (float, without metrics, int8) and
-the no-model ASGI handler in interleaved slices; and the interleaved cold starts."""
+the no-model ASGI handler in interleaved slices; the floors of the bodies (receive, parse);
+and the interleaved cold starts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.floors import floors_alone
 from bench.prepare import Bodies, Workloads
 from bench.result import (
+    BATCH_JSON,
     COLD_DIR,
     COLD_GS,
     COLD_NOOP,
@@ -18,18 +21,28 @@ from bench.result import (
     INT8,
     METRICS_OFF,
     NOOP,
+    ONE_DIGIT,
     OURS,
     QUANTIZED,
     SERVERS,
+    V2_BINARY,
     Run,
 )
 from bench.scenarios import Command, first_answers, inference_alone
-from bench.servers import Ready, noop_asgi_command, pinned_server, serving_env
+from bench.servers import (
+    LOAD_CPU,
+    SERVER_CPU,
+    Ready,
+    noop_asgi_command,
+    pinned_server,
+    serving_env,
+)
 from bench.wrk import measure, measure_interleaved
-from scripts.local_stack import ServerProcess, child_env, free_port, function_command
+from scripts.local_stack import BIN, ROOT, ServerProcess, child_env, free_port, function_command
 
 LITERT_BATCHES = (1, 256)
 LITERT_SECONDS = 2.0
+FLOOR_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,18 @@ def measure_run(plan: Plan, index: int) -> Run:
             measure_batches(plan, run, QUANTIZED, up[INT8])
         single = plan.workloads.single
         run.results += measure_interleaved(list(up.items()), single, plan.seconds)
+    measure_floors(plan.bodies, run)
     measure_cold_starts(plan, run)
     return run
+
+
+def measure_floors(bodies: Bodies, run: Run) -> None:
+    """Each workload's body received alone, and the JSON ones parsed alone (server core)."""
+    by_workload = {ONE_DIGIT: bodies.single, V2_BINARY: bodies.v2, BATCH_JSON: bodies.batch}
+    cpus = (SERVER_CPU, LOAD_CPU)
+    json = {ONE_DIGIT, BATCH_JSON}
+    run.floors_us = floors_alone(by_workload, json, FLOOR_SECONDS, cpus, BIN / "python", ROOT)
+    print(f"  floors, µs per body: {run.floors_us}", flush=True)
 
 
 def measure_batches(plan: Plan, run: Run, model: str, server: ServerProcess) -> None:

@@ -1,11 +1,14 @@
 """Where a request's time goes: the ratio targets turned into microseconds per request, the
 service's own share beside the references' (medians of the runs, each model against its
-own references) — the measured reason a ratio target is met or missed."""
+own references) — the measured reason a ratio target is met or missed — and the floor under
+the service's own work (:mod:`bench.floors`), which tells a target out of reach here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.floors import PARSE, RECEIVE
 from bench.result import (
     BATCH_JSON,
     NOOP,
@@ -38,6 +41,7 @@ class Cost:
     framework_us: float  # the no-model handler (0 where the target has no such reference)
     litert_us: float
     promise: float  # the target's ratio
+    floor_us: float | None = None  # what no server of this body spends less on (bench.floors)
 
     @property
     def service_us(self) -> float:
@@ -49,6 +53,18 @@ class Cost:
         """The service's own work the target allows: reference / promise minus references."""
         reference = self.framework_us if self.workload == ONE_DIGIT else self.litert_us
         return reference / self.promise - self.framework_us - self.litert_us
+
+
+def floor_value(workload: str) -> Callable[[Run], float | None]:
+    """A run's floor under ``workload``'s own work: the JSON parse, and the body's receive
+    where no reference receives it already (the no-model handler reads one digit's body)."""
+    counted = (PARSE,) if workload == ONE_DIGIT else (RECEIVE, PARSE)
+
+    def get(run: Run) -> float | None:
+        floors = run.floors_us.get(workload)
+        return sum(floors.get(what, 0.0) for what in counted) if floors else None
+
+    return get
 
 
 def costs(findings: Findings) -> list[Cost]:
@@ -77,12 +93,15 @@ def _model_costs(runs: list[Run], model: str, server: str) -> list[Cost]:
         litert_us(1),
     )
     if one and noop and single:
-        found.append(Cost(ONE_DIGIT, model, one, noop, single, ONE_DIGIT_VS_NOOP.threshold))
+        floor = median_of(runs, floor_value(ONE_DIGIT))
+        promise = ONE_DIGIT_VS_NOOP.threshold
+        found.append(Cost(ONE_DIGIT, model, one, noop, single, promise, floor))
     batch = litert_us(BATCH)
     for workload, target in ((V2_BINARY, V2_VS_LITERT), (BATCH_JSON, JSON_VS_LITERT)):
         request = us_per_request(server, workload)
         if request and batch:
-            found.append(Cost(workload, model, request, 0.0, batch, target.threshold))
+            floor = median_of(runs, floor_value(workload))
+            found.append(Cost(workload, model, request, 0.0, batch, target.threshold, floor))
     return found
 
 
@@ -97,15 +116,24 @@ def costs_section(findings: Findings) -> list[str]:
         "The ratio targets in µs per request (medians of the runs): the whole request, the "
         "references' share of it (functions-framework's no-model handler for one digit, "
         "LiteRT alone on the same file), what is left for the service's own work (HTTP "
-        "body, parsing, checks, metrics, the answer), and what the target would allow it.",
+        "body, parsing, checks, metrics, the answer), and what the target would allow it. "
+        "The floor is what no server of the same body can spend less on beyond the "
+        "references, each part measured alone on the server's core (`bench/floors.py`): "
+        "the kernel receiving the body over loopback into one buffer (not for one digit: the "
+        "no-model handler receives its body too) and, for JSON, simdjson's parse of it. A "
+        "floor over the allowance puts the target out of reach on this machine, whatever the "
+        "service's code does.",
         "",
         "| workload | model | request µs | no-model handler µs | LiteRT alone µs "
-        "| service's own µs | the target allows µs |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| service's own µs | floor µs | the target allows µs | within reach |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for c in rows:
+        floor = "—" if c.floor_us is None else f"{c.floor_us:,.1f}"
+        reach = "—" if c.floor_us is None else ("yes" if c.floor_us <= c.allowed_us else "**no**")
         lines.append(
             f"| {c.workload} | {c.model} | {c.request_us:,.1f} | {c.framework_us:,.1f} "
-            f"| {c.litert_us:,.1f} | {c.service_us:,.1f} | {c.allowed_us:,.1f} |"
+            f"| {c.litert_us:,.1f} | {c.service_us:,.1f} | {floor} | {c.allowed_us:,.1f} "
+            f"| {reach} |"
         )
     return [*lines, ""]

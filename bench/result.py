@@ -44,6 +44,8 @@ class Run:
     litert: dict[str, dict[int, float]] = field(default_factory=dict)
     # seconds from process start to the first 200 from /predict: label → one per start
     cold_start_s: dict[str, list[float]] = field(default_factory=dict)
+    # µs per body, without HTTP: workload → {"receive": kernel receive, "parse": simdjson}
+    floors_us: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def find(self, server: str, workload: str) -> Result | None:
         """The row of ``server`` under ``workload``, when it was measured."""

@@ -112,6 +112,28 @@ def test_the_ratio_targets_are_told_in_microseconds_per_request(tmp_path):
     text = out.read_text()
     # one digit, float: 1e6 / 2,700 req/s = 370.4 µs; no-model 1e6 / 4,000 = 250.0; LiteRT
     # alone 1e6 / 20,000 = 50.0; at 0.65x the request may take 384.6 µs: 84.6 for the service
-    assert "| /predict 1 digit | float | 370.4 | 250.0 | 50.0 | 70.4 | 84.6 |" in text
+    assert "| /predict 1 digit | float | 370.4 | 250.0 | 50.0 | 70.4 | — | 84.6 | — |" in text
     # V2 binary, int8: 256 digits in 1e6 / 220 = 4,545.5 µs; LiteRT 256 / 90,000 per s
-    assert "| V2 binary 256 | int8 | 4,545.5 | 0.0 | 2,844.4 | 1,701.0 | 502.0 |" in text
+    assert "| V2 binary 256 | int8 | 4,545.5 | 0.0 | 2,844.4 | 1,701.0 | — | 502.0 | — |" in text
+
+
+def test_a_floor_over_the_allowance_puts_the_target_out_of_reach(tmp_path):
+    found = findings()
+    for run, parse in zip(found.runs, (80.0, 90.0, 95.0), strict=True):  # median 90
+        run.floors_us = {
+            ONE_DIGIT: {"receive": 10.0, "parse": parse},
+            V2_BINARY: {"receive": 60.0},
+            BATCH_JSON: {"receive": 150.0, "parse": 1500.0},
+        }
+    out = tmp_path / "BENCHMARKS.md"
+    write_report(out, found, None)
+    text = out.read_text()
+    # one digit: the parse alone (the no-model handler receives its body too): 90 > 84.6
+    assert (
+        "| /predict 1 digit | float | 370.4 | 250.0 | 50.0 | 70.4 | 90.0 | 84.6 | **no** |" in text
+    )
+    # V2: the receive alone, well within the 502 µs the target leaves
+    assert (
+        "| V2 binary 256 | int8 | 4,545.5 | 0.0 | 2,844.4 | 1,701.0 | 60.0 | 502.0 | yes |" in text
+    )
+    assert "| /predict batch 256 | float |" in text and "| 1,650.0 |" in text
