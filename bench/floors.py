@@ -1,9 +1,9 @@
 """The floors under a request's own work, measured without HTTP on the server's core: the
 kernel receiving the body over loopback (a plain socket, the sender on the load core), and
 simdjson parsing a JSON body (the service's kept parser, ``function.inputs.fastjson.parse``).
-No server of the body and the parser can spend less than their sum on it: set beside what a
-ratio target allows the service's own work, they tell a target out of reach from one the
-code still misses.
+No server of the body can spend less than their sum on it with simdjson as its parser: set
+beside what a ratio target allows the service's own work, they tell a target out of reach
+from one the code still misses.
 
 :func:`floors_alone` runs this module in the serving environment on the server's core
 (``python -m bench.floors SECONDS SENDER_CPU receive:BODY parse:BODY ...``): a line per

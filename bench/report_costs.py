@@ -117,12 +117,12 @@ def costs_section(findings: Findings) -> list[str]:
         "references' share of it (functions-framework's no-model handler for one digit, "
         "LiteRT alone on the same file), what is left for the service's own work (HTTP "
         "body, parsing, checks, metrics, the answer), and what the target would allow it. "
-        "The floor is what no server of the same body can spend less on beyond the "
-        "references, each part measured alone on the server's core (`bench/floors.py`): "
-        "the kernel receiving the body over loopback into one buffer (not for one digit: the "
-        "no-model handler receives its body too) and, for JSON, simdjson's parse of it. A "
-        "floor over the allowance puts the target out of reach on this machine, whatever the "
-        "service's code does.",
+        "The floor is the least a server of the same body spends beyond the references "
+        "with simdjson as its JSON parser, each part measured alone on the server's core "
+        "(`bench/floors.py`): the kernel receiving the body over loopback into one buffer "
+        "(not for one digit: the no-model handler receives its body too) and, for JSON, "
+        "simdjson's parse of it. A floor over the allowance puts the target out of reach on "
+        "this machine, whatever the rest of the service's code does.",
         "",
         "| workload | model | request µs | no-model handler µs | LiteRT alone µs "
         "| service's own µs | floor µs | the target allows µs | within reach |",
