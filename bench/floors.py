@@ -5,9 +5,9 @@ No server of the body can spend less than their sum on it with simdjson as its p
 beside what a ratio target allows the service's own work, they tell a target out of reach
 from one the code still misses.
 
-:func:`floors_alone` runs this module in the serving environment on the server's core
-(``python -m bench.floors SECONDS SENDER_CPU receive:BODY parse:BODY ...``): a line per
-floor and body, ``<receive|parse> <path> <µs per body>``.
+This module is the probe :func:`bench.scenarios.floors_alone` runs in the serving
+environment on the server's core: ``python -m bench.floors SECONDS SENDER_CPU receive:BODY
+parse:BODY ...`` prints one figure per argument, in their order: µs per body.
 """
 
 from __future__ import annotations
@@ -73,43 +73,15 @@ def parse_us(body: Path, seconds: float) -> float:
     return elapsed / calls * 1e6
 
 
-def floors_alone(
-    bodies: dict[str, Path],
-    json_bodies: set[str],
-    seconds: float,
-    cpus: tuple[str, str],
-    python: Path,
-    root: Path,
-) -> dict[str, dict[str, float]]:
-    """µs per body of each floor, by workload: ``{workload: {"receive": µs, "parse": µs}}``
-    (``bodies`` maps a workload to its body file; those in ``json_bodies`` are also parsed).
-    ``cpus``: the server's core (this probe's), the load core (the sender's)."""
-    paths = {str(path): workload for workload, path in bodies.items()}
-    floors = [f"{RECEIVE}:{path}" for path in paths]
-    floors += [f"{PARSE}:{bodies[workload]}" for workload in sorted(json_bodies)]
-    argv = [str(python), "-m", "bench.floors", str(seconds), cpus[1], *floors]
-    out = subprocess.run(
-        ["taskset", "-c", cpus[0], *argv],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60 + 2 * seconds * len(floors),
-        check=True,
-    ).stdout
-    found: dict[str, dict[str, float]] = {}
-    for line in out.splitlines():
-        what, path, us = line.split()
-        found.setdefault(paths[path], {})[what] = float(us)
-    return found
-
-
 def main(argv: list[str]) -> int:
     seconds, sender_cpu, *floors = argv
     for floor in floors:
         what, _, path = floor.partition(":")
-        body = Path(path)
-        us = receive_us(body, float(seconds), sender_cpu) if what == RECEIVE else None
-        print(what, body, f"{parse_us(body, float(seconds)) if us is None else us:.2f}")
+        if what == RECEIVE:
+            us = receive_us(Path(path), float(seconds), sender_cpu)
+        else:
+            us = parse_us(Path(path), float(seconds))
+        print(f"{us:.2f}")
     return 0
 
 

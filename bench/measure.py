@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.floors import floors_alone
+from bench.floors import PARSE, RECEIVE
 from bench.prepare import Bodies, Workloads
 from bench.result import (
     BATCH_JSON,
@@ -28,17 +28,10 @@ from bench.result import (
     V2_BINARY,
     Run,
 )
-from bench.scenarios import Command, first_answers, inference_alone
-from bench.servers import (
-    LOAD_CPU,
-    SERVER_CPU,
-    Ready,
-    noop_asgi_command,
-    pinned_server,
-    serving_env,
-)
+from bench.scenarios import Command, first_answers, floors_alone, inference_alone
+from bench.servers import Ready, noop_asgi_command, pinned_server, serving_env
 from bench.wrk import measure, measure_interleaved
-from scripts.local_stack import BIN, ROOT, ServerProcess, child_env, free_port, function_command
+from scripts.local_stack import ServerProcess, child_env, free_port, function_command
 
 LITERT_BATCHES = (1, 256)
 LITERT_SECONDS = 2.0
@@ -111,10 +104,15 @@ def measure_run(plan: Plan, index: int) -> Run:
 
 def measure_floors(bodies: Bodies, run: Run) -> None:
     """Each workload's body received alone, and the JSON ones parsed alone (server core)."""
-    by_workload = {ONE_DIGIT: bodies.single, V2_BINARY: bodies.v2, BATCH_JSON: bodies.batch}
-    cpus = (SERVER_CPU, LOAD_CPU)
-    json = {ONE_DIGIT, BATCH_JSON}
-    run.floors_us = floors_alone(by_workload, json, FLOOR_SECONDS, cpus, BIN / "python", ROOT)
+    json, binary = (RECEIVE, PARSE), (RECEIVE,)
+    run.floors_us = floors_alone(
+        {
+            ONE_DIGIT: (bodies.single, json),
+            V2_BINARY: (bodies.v2, binary),
+            BATCH_JSON: (bodies.batch, json),
+        },
+        FLOOR_SECONDS,
+    )
     print(f"  floors, µs per body: {run.floors_us}", flush=True)
 
 

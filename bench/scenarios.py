@@ -1,4 +1,5 @@
-"""The measurements besides wrk: a Locust run, cold starts, and LiteRT alone (no HTTP)."""
+"""The measurements besides wrk: a Locust run, cold starts, LiteRT alone and the floors under
+a request's own work (no HTTP), the last two probes run on the server's core."""
 
 from __future__ import annotations
 
@@ -119,14 +120,36 @@ def inference_alone(
 ) -> dict[int, float]:
     """Images/s of LiteRT alone (no HTTP) on the server's core, a tight loop of ``seconds``
     per batch size: the ceiling for any server of that file on this core."""
-    argv = [str(BIN / "python"), "-c", INFERENCE_PROBE, str(tflite), str(seconds)]
-    out = subprocess.run(
-        ["taskset", "-c", SERVER_CPU, *argv, *map(str, batches)],
+    argv = ["-c", INFERENCE_PROBE, str(tflite), str(seconds), *map(str, batches)]
+    out = on_server_core(argv, timeout=60 + seconds * len(batches) * 3)
+    return {int(n): float(rate) for n, rate in (line.split() for line in out.splitlines())}
+
+
+def floors_alone(
+    bodies: dict[str, tuple[Path, tuple[str, ...]]], seconds: float = 1.0
+) -> dict[str, dict[str, float]]:
+    """µs per body of the floors (:mod:`bench.floors`) each workload names beside its body
+    (``{workload: (body, ("receive", "parse"))}``), the sender on the load core:
+    ``{workload: {floor: µs}}``."""
+    asked = [
+        (workload, what, body) for workload, (body, floors) in bodies.items() for what in floors
+    ]
+    argv = ["-m", "bench.floors", str(seconds), LOAD_CPU, *(f"{w}:{b}" for _, w, b in asked)]
+    out = on_server_core(argv, timeout=60 + 2 * seconds * len(asked))
+    found: dict[str, dict[str, float]] = {}
+    for (workload, what, _), us in zip(asked, out.split(), strict=True):
+        found.setdefault(workload, {})[what] = float(us)
+    return found
+
+
+def on_server_core(argv: list[str], timeout: float) -> str:
+    """What the serving environment's ``python *argv`` prints, run on the server's core."""
+    return subprocess.run(
+        ["taskset", "-c", SERVER_CPU, str(BIN / "python"), *argv],
         cwd=ROOT,
         env=child_env(),
         capture_output=True,
         text=True,
-        timeout=60 + seconds * len(batches) * 3,
+        timeout=timeout,
         check=True,
     ).stdout
-    return {int(n): float(rate) for n, rate in (line.split() for line in out.splitlines())}

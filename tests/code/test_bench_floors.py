@@ -1,16 +1,15 @@
-"""The benchmark's floors (bench/floors.py), measured for real on two small bodies: every
-body received, the JSON one also parsed, by the service's own parser."""
+"""The benchmark's floors (bench/floors.py, run by bench.scenarios.floors_alone), measured
+for real on two small bodies: every body received, the JSON one also parsed, by the
+service's own parser."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-from bench.floors import PARSE, RECEIVE, floors_alone, parse_us
-from scripts.local_stack import ROOT
+from bench.floors import PARSE, RECEIVE, parse_us
+from bench.scenarios import floors_alone
 
 
 def test_every_body_is_received_and_the_json_ones_parsed(tmp_path):
@@ -18,9 +17,7 @@ def test_every_body_is_received_and_the_json_ones_parsed(tmp_path):
     digit.write_text(json.dumps({"image": [0.5] * 784}))
     tensor = tmp_path / "tensor.body"
     tensor.write_bytes(bytes(256 * 1024))
-    found = floors_alone(
-        {"one": digit, "binary": tensor}, {"one"}, 0.2, ("0", "1"), Path(sys.executable), ROOT
-    )
+    found = floors_alone({"one": (digit, (RECEIVE, PARSE)), "binary": (tensor, (RECEIVE,))}, 0.2)
     assert set(found) == {"one", "binary"}
     assert set(found["one"]) == {RECEIVE, PARSE} and set(found["binary"]) == {RECEIVE}
     assert all(us > 0 for floors in found.values() for us in floors.values())
