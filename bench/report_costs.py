@@ -55,10 +55,9 @@ class Cost:
         return reference / self.promise - self.framework_us - self.litert_us
 
 
-def floor_value(workload: str) -> Callable[[Run], float | None]:
-    """A run's floor under ``workload``'s own work: the JSON parse, and the body's receive
-    where no reference receives it already (the no-model handler reads one digit's body)."""
-    counted = (PARSE,) if workload == ONE_DIGIT else (RECEIVE, PARSE)
+def floor_value(workload: str, counted: tuple[str, ...]) -> Callable[[Run], float | None]:
+    """A run's floor under ``workload``'s own work: the sum of its ``counted`` floors that
+    were measured (a body is parsed only when it is JSON)."""
 
     def get(run: Run) -> float | None:
         floors = run.floors_us.get(workload)
@@ -93,14 +92,15 @@ def _model_costs(runs: list[Run], model: str, server: str) -> list[Cost]:
         litert_us(1),
     )
     if one and noop and single:
-        floor = median_of(runs, floor_value(ONE_DIGIT))
+        # the no-model handler receives the body too: only the parse is the service's
+        floor = median_of(runs, floor_value(ONE_DIGIT, (PARSE,)))
         promise = ONE_DIGIT_VS_NOOP.threshold
         found.append(Cost(ONE_DIGIT, model, one, noop, single, promise, floor))
     batch = litert_us(BATCH)
     for workload, target in ((V2_BINARY, V2_VS_LITERT), (BATCH_JSON, JSON_VS_LITERT)):
         request = us_per_request(server, workload)
         if request and batch:
-            floor = median_of(runs, floor_value(workload))
+            floor = median_of(runs, floor_value(workload, (RECEIVE, PARSE)))
             found.append(Cost(workload, model, request, 0.0, batch, target.threshold, floor))
     return found
 
