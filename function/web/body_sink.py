@@ -74,8 +74,7 @@ class BodySink:
             self.fail(InvalidInputError("the request body is longer than its Content-Length"))
             return
         view[start:end] = chunk
-        self._filled = end
-        self._last = self._loop.time()
+        self.wrote(len(chunk))
 
     @property
     def missing(self) -> int:
@@ -97,7 +96,7 @@ class BodySink:
         return view[start:end]
 
     def wrote(self, nbytes: int) -> None:
-        """``nbytes`` more of the body were read into :meth:`rest`."""
+        """``nbytes`` more of the body were read into :meth:`rest` (or copied by :meth:`write`)."""
         if self._view is None:
             return
         self._filled += nbytes
